@@ -1,0 +1,252 @@
+"""HTTP plumbing shared by the client and the token functions.
+
+One function, :func:`perform`, sends a request, logs it, and turns every failure
+(HTTP status or network) into :class:`~lineapi.errors.LineAPIError`. Nothing here
+retries: a retry is the caller's decision, made with the same retry key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import Kind, LineAPIError
+
+logger = logging.getLogger("lineapi")
+
+USER_AGENT = "lineapi/1.0 (LINE OA Console)"
+
+Timeout = float | tuple[float, float]
+DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 15.0)
+
+# requests puts the URL (query string included) into its exception texts; the only
+# secret we ever put in a URL is a token being verified, but strip every query.
+_QUERY_RE = re.compile(r"\?[^\s'\")]*")
+
+
+def make_session(*, pool_maxsize: int = 32) -> requests.Session:
+    """A keep-alive session whose adapters never retry on their own."""
+    session = requests.Session()
+    # total=0: urllib3 must not resend anything. A resent push without our say-so
+    # is exactly the duplicate the retry key exists to prevent.
+    retry = Retry(total=0, connect=0, read=False, redirect=False, status=0, raise_on_status=False)
+    adapter = HTTPAdapter(
+        pool_connections=4,  # api.line.me, api-data.line.me, plus room for test hosts
+        pool_maxsize=pool_maxsize,
+        max_retries=retry,
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def encode_json(body: Any) -> bytes:
+    """Compact UTF-8 JSON: smaller bodies against LINE's 2 MB cap."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def perform(
+    session: requests.Session,
+    method: str,
+    base: str,
+    path: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    data: bytes | Mapping[str, str] | None = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    ok: Collection[int] = (200,),
+    stream: bool = False,
+    secrets: Iterable[str] = (),
+) -> requests.Response:
+    """Send one request; return the response if its status is in ``ok``.
+
+    Any other status, and any network failure, raises LineAPIError. ``secrets``
+    are scrubbed from any text that could reach an exception message.
+    """
+    url = base.rstrip("/") + path
+    started = time.monotonic()
+    try:
+        response = session.request(
+            method,
+            url,
+            headers=dict(headers or {}),
+            params=params,
+            data=data,
+            timeout=timeout,
+            stream=stream,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        elapsed = (time.monotonic() - started) * 1000
+        error = network_error(exc, method=method, path=path, timeout=timeout, secrets=secrets)
+        logger.debug(
+            "LINE %s %s -> %s after %.0f ms (%s)", method, path, error.kind, elapsed, error.message
+        )
+        raise error from None
+    elapsed = (time.monotonic() - started) * 1000
+    request_id = response.headers.get("x-line-request-id")
+    logger.debug(
+        "LINE %s %s -> %s request_id=%s %.0f ms",
+        method,
+        path,
+        response.status_code,
+        request_id,
+        elapsed,
+    )
+    if response.status_code in ok:
+        return response
+    raise response_error(response, method=method, path=path)
+
+
+def response_error(response: requests.Response, *, method: str, path: str) -> LineAPIError:
+    """Build the LineAPIError for a non-success response (LINE or OAuth error shape)."""
+    body = _json_or_none(response)
+    message = ""
+    details: list[Mapping[str, Any]] = []
+    if isinstance(body, Mapping):
+        if isinstance(body.get("message"), str):
+            message = body["message"]
+        elif isinstance(body.get("error"), str):  # OAuth endpoints
+            message = body["error"]
+            if body.get("error_description"):
+                message += f": {body['error_description']}"
+        raw_details = body.get("details")
+        if isinstance(raw_details, list):
+            details = [d for d in raw_details if isinstance(d, Mapping)]
+    if not message:
+        snippet = " ".join((response.text or "").split())[:200]
+        message = snippet or (response.reason or f"HTTP {response.status_code}")
+    error = LineAPIError.from_status(
+        response.status_code,
+        message,
+        details=details,
+        request_id=response.headers.get("x-line-request-id"),
+        accepted_request_id=response.headers.get("x-line-accepted-request-id"),
+        method=method,
+        path=path,
+        retry_after=_retry_after(response.headers.get("Retry-After")),
+    )
+    if isinstance(body, Mapping) and body.get("error") in ("invalid_client", "unauthorized_client"):
+        # OAuth says "bad credentials" with a 400; the caller needs to see it as auth.
+        error.kind = "auth"
+    response.close()
+    return error
+
+
+def network_error(
+    exc: BaseException,
+    *,
+    method: str,
+    path: str,
+    timeout: Timeout | None = None,
+    secrets: Iterable[str] = (),
+) -> LineAPIError:
+    """Classify a requests exception: timeouts and broken connections are retryable."""
+    kind: Kind
+    retryable = True
+    if isinstance(exc, requests.ConnectTimeout):
+        kind, what = "timeout", f"connect timed out after {_part(timeout, 0)}s"
+    elif isinstance(exc, requests.Timeout):
+        kind, what = "timeout", f"read timed out after {_part(timeout, 1)}s"
+    elif isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                          requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
+        kind, what, retryable = "client", "invalid request", False
+    else:
+        kind, what = "connection", "connection failed"
+    reason = _scrub(_root_reason(exc), secrets)
+    return LineAPIError(
+        kind,
+        f"{what} ({reason})" if reason else what,
+        status=None,
+        retryable=retryable,
+        method=method,
+        path=path,
+    )
+
+
+def json_body(response: requests.Response, *, method: str, path: str) -> Any:
+    """Parse a success body; a 2xx with broken JSON is LINE's fault and retryable."""
+    if not response.content:
+        return {}
+    body = _json_or_none(response)
+    if body is None:
+        raise LineAPIError(
+            "server",
+            "LINE returned a success status with a body that is not JSON",
+            status=response.status_code,
+            request_id=response.headers.get("x-line-request-id"),
+            retryable=True,
+            method=method,
+            path=path,
+        )
+    return body
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # HTTP-date form: LINE does not use it; ignore rather than guess
+
+
+def _part(timeout: Timeout | None, index: int) -> float | str:
+    if timeout is None:
+        return "?"
+    if isinstance(timeout, tuple):
+        return timeout[index]
+    return timeout
+
+
+def _root_reason(exc: BaseException) -> str:
+    """Describe the innermost cause, e.g. "RemoteDisconnected: Remote end closed ...".
+
+    Outer exceptions (requests', urllib3's) repeat the URL; the innermost one is
+    the socket-level reason and is what an operator needs.
+    """
+    seen: set[int] = set()
+    current: BaseException = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        nxt = _inner(current)
+        if nxt is None:
+            break
+        current = nxt
+    text = str(current)
+    return f"{type(current).__name__}: {text}"[:200] if text else type(current).__name__
+
+
+def _inner(exc: BaseException) -> BaseException | None:
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    for arg in exc.args:
+        if isinstance(arg, BaseException):
+            return arg
+    return exc.__cause__ or exc.__context__
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    text = _QUERY_RE.sub("?…", text)
+    for secret in secrets:
+        if len(secret) >= 8:  # real tokens and secrets are long; a short one would mangle text
+            text = text.replace(secret, "***")
+    return text
