@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
+from config.pagination import KeysetPagination
+
 from . import services
 from .models import Channel, TokenMode
 from .permissions import Perm, can, can_connect_channels, user_role
@@ -57,6 +59,10 @@ class ChannelPermission(permissions.BasePermission):
         return can(request.user, obj, Perm.MANAGE_CHANNEL)
 
 
+class ChannelPagination(KeysetPagination):
+    ordering = ("name", "pk")
+
+
 class ChannelViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -68,7 +74,7 @@ class ChannelViewSet(
 
     serializer_class = ChannelSerializer
     permission_classes = [ChannelPermission]
-    ordering = "name"
+    pagination_class = ChannelPagination
 
     def get_queryset(self):
         return channels_for(self.request.user)

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "accounts",
     "messaging",
+    "messaging.campaigns",
     "richmenus",
     "linking",
 ]
@@ -142,6 +143,9 @@ else:
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
     }
+# A separate process (a Celery worker started by the tests) can be pointed at another database name.
+if env("DATABASE_NAME", default=""):
+    DATABASES["default"]["NAME"] = env("DATABASE_NAME")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -177,6 +181,7 @@ TIME_ZONE = "UTC"  # storage and logs; pages show the current channel's time zon
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = DEBUG  # development serves straight from the apps' static folders
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
@@ -215,6 +220,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "renew-channel-tokens": {"task": "accounts.tasks.renew_channel_tokens", "schedule": 60.0},
+    # Campaigns: every job below is safe to run twice (rows are claimed with conditional UPDATEs).
+    "campaigns-start-due": {"task": "messaging.campaigns.tasks.start_due_campaigns", "schedule": 10.0},
+    "campaigns-sweep": {"task": "messaging.campaigns.tasks.sweep_deliveries", "schedule": 30.0},
+    "campaigns-narrowcast-progress": {"task": "messaging.campaigns.tasks.poll_narrowcasts", "schedule": 60.0},
+    "campaigns-statistics": {"task": "messaging.campaigns.tasks.pull_statistics", "schedule": 900.0},
 }
 
 REST_FRAMEWORK = {
@@ -224,7 +234,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.KeysetPagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
