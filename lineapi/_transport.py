@@ -30,6 +30,24 @@ DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 15.0)
 # requests puts the URL (query string included) into its exception texts; the only
 # secret we ever put in a URL is a token being verified, but strip every query.
 _QUERY_RE = re.compile(r"\?[^\s'\")]*")
+_TOKEN_PARAM_RE = re.compile(r"(access_token|client_secret)=[^&\s\"']+")
+
+
+class _RedactTokenParams(logging.Filter):
+    """urllib3 logs each request line at DEBUG, query string included; token
+    verification puts the token in the query (LINE's GET /oauth2/v2.1/verify)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "access_token=" in text or "client_secret=" in text:
+            record.msg = _TOKEN_PARAM_RE.sub(r"\1=***", text)
+            record.args = ()
+        return True
+
+
+_urllib3_log = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, _RedactTokenParams) for f in _urllib3_log.filters):
+    _urllib3_log.addFilter(_RedactTokenParams())
 
 
 def make_session(*, pool_maxsize: int = 32) -> requests.Session:
