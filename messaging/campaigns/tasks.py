@@ -1,0 +1,75 @@
+"""Thin, idempotent Celery tasks: they take primary keys and call the delivery services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import conf, delivery
+from .models import Campaign, CampaignState, Delivery
+
+
+@shared_task(ignore_result=True)
+def start_due_campaigns() -> int:
+    """Beat: start every scheduled campaign whose time has come (safe to run twice at once)."""
+    started = 0
+    for pk in delivery.due_campaign_pks():
+        started += delivery.campaign_start(campaign_pk=pk)
+    return started
+
+
+@shared_task(ignore_result=True)
+def start_campaign(campaign_pk: int) -> bool:
+    return delivery.campaign_start(campaign_pk=campaign_pk)
+
+
+def enqueue_senders(campaign_pk: int, kind: str = "") -> None:
+    count = 1 if kind in (Delivery.BROADCAST, Delivery.NARROWCAST) else conf.senders_per_campaign()
+    for _i in range(count):
+        send_campaign.delay(campaign_pk)
+
+
+@shared_task(ignore_result=True)
+def freeze_campaign(campaign_pk: int) -> None:
+    """Freeze the audience chunk by chunk; senders start as soon as the first chunk is committed."""
+    kind = Campaign.objects.filter(pk=campaign_pk).values_list("delivery", flat=True).first()
+    started = False
+    while True:
+        created, done = delivery.campaign_freeze_step(campaign_pk=campaign_pk)
+        # Senders start after the first chunk; run eagerly (tests) they would wait for the rest, so later.
+        if created and not started and (done or not send_campaign.app.conf.task_always_eager):
+            enqueue_senders(campaign_pk, kind)
+            started = True
+        if done:
+            break
+    if not started:
+        # Nothing left to freeze (a redelivered task): make sure someone sends what exists.
+        if Campaign.objects.filter(pk=campaign_pk, state=CampaignState.SENDING).exists():
+            enqueue_senders(campaign_pk, kind)
+
+
+@shared_task(ignore_result=True)
+def send_campaign(campaign_pk: int) -> str:
+    stopped = delivery.campaign_send_loop(campaign_pk=campaign_pk)
+    if stopped == "budget":
+        send_campaign.delay(campaign_pk)
+    return stopped
+
+
+@shared_task(ignore_result=True)
+def sweep_deliveries() -> dict:
+    return delivery.deliveries_sweep()
+
+
+@shared_task(ignore_result=True)
+def poll_narrowcasts() -> None:
+    pks = Campaign.objects.filter(state=CampaignState.SENDING, delivery=Delivery.NARROWCAST).exclude(
+        line_request_id="").values_list("pk", flat=True)
+    for pk in pks:
+        delivery.narrowcast_poll(campaign_pk=pk)
+
+
+@shared_task(ignore_result=True)
+def pull_statistics() -> None:
+    from . import stats
+
+    stats.statistics_pull_due()
