@@ -201,6 +201,7 @@ class Conversation(models.Model):
     unread_count = models.PositiveIntegerField(_("unread"), default=0)
     last_message_at = models.DateTimeField(_("last activity"), default=timezone.now)
     last_message_preview = models.CharField(_("last message"), max_length=120, blank=True)
+    last_message_type = models.CharField(max_length=24, blank=True)
     # The newest reply token and when its event happened/arrived: the inbox replies with it while fresh.
     reply_token = models.CharField(max_length=64, blank=True)
     reply_token_received_at = models.DateTimeField(null=True, blank=True)
@@ -253,7 +254,8 @@ class Message(models.Model):
 
     class Delivery(models.TextChoices):
         RECEIVED = "received", _("Received")
-        PENDING = "pending", _("Sending")
+        PENDING = "pending", _("Waiting to send")
+        SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
@@ -284,6 +286,7 @@ class Message(models.Model):
     via = models.CharField(_("sent with"), max_length=12, choices=Via.choices, blank=True, default="")
     delivery = models.CharField(_("delivery"), max_length=10, choices=Delivery.choices, default=Delivery.RECEIVED)
     line_request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
+    retry_key = models.UUIDField(null=True, blank=True)  # X-Line-Retry-Key of a push, chosen before sending
     error = models.TextField(_("error"), blank=True)
     part = models.PositiveSmallIntegerField(default=0)  # position among the messages of one send or event
     quote_token = models.CharField(max_length=256, blank=True)

@@ -1,0 +1,1 @@
+"""Inbound webhooks: intake (verify, store raw, answer fast), the handler registry, and processing."""
