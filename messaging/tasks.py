@@ -38,15 +38,17 @@ def sweep_webhook_events() -> int:
     return sum(len(s) for s in by_channel.values())
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
-def archive_content(self, message_pk: int) -> str:
+@shared_task(acks_late=True)
+def archive_content(message_pk: int, attempt: int = 0) -> str:
+    """Download content now; while LINE prepares it (202) or is unreachable, try again later."""
     try:
         return content.archive(message_pk, client_for=line_client)
     except content.NotReady:
-        attempts = self.request.retries
-        raise self.retry(countdown=content.retry_delay(attempts)) from None
+        delay = content.retry_delay(attempt)
     except LineAPIError as exc:
-        raise self.retry(countdown=exc.retry_after or content.retry_delay(self.request.retries)) from None
+        delay = int(exc.retry_after or content.retry_delay(attempt))
+    archive_content.apply_async((message_pk, attempt + 1), countdown=delay)
+    return "later"
 
 
 @shared_task(acks_late=True)

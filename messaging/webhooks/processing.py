@@ -39,7 +39,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _due(now) -> Q:
-    return Q(status=Status.PENDING) | Q(status=Status.FAILED, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS)
+    return Q(status=Status.PENDING, attempts__lt=MAX_ATTEMPTS) | Q(status=Status.FAILED, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS)
 
 
 def claim_next(channel_pk: int, source_id: str) -> WebhookEvent | None:
@@ -106,12 +106,10 @@ def sweep(*, now=None) -> list[tuple[int, str]]:
     Safe to run from several beats at once: releasing is a conditional UPDATE and processing claims.
     """
     now = now or timezone.now()
-    WebhookEvent.objects.filter(status=Status.PROCESSING, locked_until__lt=now).update(
-        status=Status.FAILED,
-        last_error="The worker processing this event stopped before finishing.",
-        next_attempt_at=now,
-        locked_until=None,
-    )
+    expired = WebhookEvent.objects.filter(status=Status.PROCESSING, locked_until__lt=now)
+    lost = "The worker processing this event stopped before finishing."
+    expired.filter(attempts__lt=MAX_ATTEMPTS).update(status=Status.PENDING, last_error=lost, locked_until=None)
+    expired.update(status=Status.FAILED, last_error=lost, locked_until=None)  # it keeps killing workers
     due = (
         Q(status=Status.PENDING, received_at__lt=now - PENDING_GRACE)
         | Q(status=Status.FAILED, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS)
