@@ -15,8 +15,12 @@ from .images import make_png
 from .state import Content
 from .webhooks import deliver, envelope, group_source, user_source
 
-DEFAULT_LOCATION = {"title": "Tokyo Tower", "address": "4-2-8 Shibakoen, Minato-ku, Tokyo",
-                    "latitude": 35.65858, "longitude": 139.745433}
+DEFAULT_LOCATION = {
+    "title": "Tokyo Tower",
+    "address": "4-2-8 Shibakoen, Minato-ku, Tokyo",
+    "latitude": 35.65858,
+    "longitude": 139.745433,
+}
 
 
 class ActorError(Exception):
@@ -48,7 +52,10 @@ def _reply_event(sim, channel, user, body, event_type: str) -> dict:
 
 def _message_event(sim, channel, user, body, message: dict) -> dict:
     event = _reply_event(sim, channel, user, body, "message")
-    event["message"] = {"id": ids.message_id(), **message}
+    message_id = ids.message_id()
+    if message.get("type") in ("text", "image", "video", "sticker"):  # quotable content
+        message = {"quoteToken": ids.quote_token(message_id), **message}
+    event["message"] = {"id": message_id, **message}
     return event
 
 
@@ -69,8 +76,7 @@ def text(sim, channel, user, body):
     value = body.get("text")
     if not isinstance(value, str) or not value:
         raise ActorError(400, "text is required")
-    message = {"type": "text", "quoteToken": ids.quote_token(), "text": value,
-               "markAsReadToken": secrets.token_urlsafe(24)}
+    message = {"type": "text", "text": value, "markAsReadToken": secrets.token_urlsafe(24)}
     for key in ("emojis", "mention", "quotedMessageId"):
         if body.get(key) is not None:
             message[key] = body[key]
@@ -84,7 +90,7 @@ def image(sim, channel, user, body):
     set_id = secrets.token_hex(16).upper()
     events = []
     for index in range(1, count + 1):
-        message = {"type": "image", "quoteToken": ids.quote_token(), "contentProvider": {"type": "line"}}
+        message = {"type": "image", "contentProvider": {"type": "line"}}
         if count > 1:
             message["imageSet"] = {"id": set_id, "index": index, "total": count}
         event = _message_event(sim, channel, user, body, message)
@@ -95,16 +101,18 @@ def image(sim, channel, user, body):
 
 
 def sticker(sim, channel, user, body):
-    message = {"type": "sticker", "quoteToken": ids.quote_token(),
-               "packageId": str(body.get("packageId", "446")), "stickerId": str(body.get("stickerId", "1988")),
-               "stickerResourceType": body.get("stickerResourceType", "STATIC"),
-               "keywords": body.get("keywords", ["Hello"])}
+    message = {
+        "type": "sticker",
+        "packageId": str(body.get("packageId", "446")),
+        "stickerId": str(body.get("stickerId", "1988")),
+        "stickerResourceType": body.get("stickerResourceType", "STATIC"),
+        "keywords": body.get("keywords", ["Hello"]),
+    }
     return [_message_event(sim, channel, user, body, message)]
 
 
 def location(sim, channel, user, body):
-    message = {"type": "location", **DEFAULT_LOCATION,
-               **{k: body[k] for k in DEFAULT_LOCATION if k in body}}
+    message = {"type": "location", **DEFAULT_LOCATION, **{k: body[k] for k in DEFAULT_LOCATION if k in body}}
     return [_message_event(sim, channel, user, body, message)]
 
 
@@ -147,8 +155,7 @@ def account_link(sim, channel, user, body):
     if not isinstance(token, str) or not isinstance(nonce, str) or not nonce:
         raise ActorError(400, "linkToken and nonce are required")
     info = sim.link_tokens.get(token)
-    if (info is None or info.used or info.channel_id != channel.channel_id
-            or info.expires_at < time.time()):
+    if info is None or info.used or info.channel_id != channel.channel_id or info.expires_at < time.time():
         raise ActorError(400, "the link token is unknown, used or expired: LINE sends no webhook")
     if body.get("result", "ok") == "ok" and info.user_id == user.user_id:
         info.used = True
@@ -160,9 +167,18 @@ def account_link(sim, channel, user, body):
     return [event]
 
 
-ACTIONS = {"follow": follow, "unfollow": unfollow, "text": text, "image": image, "sticker": sticker,
-           "location": location, "file": file, "postback": postback, "unsend": unsend,
-           "account-link": account_link}
+ACTIONS = {
+    "follow": follow,
+    "unfollow": unfollow,
+    "text": text,
+    "image": image,
+    "sticker": sticker,
+    "location": location,
+    "file": file,
+    "postback": postback,
+    "unsend": unsend,
+    "account-link": account_link,
+}
 
 
 async def act(sim, channel, user, action: str, body: dict) -> JSONResponse:

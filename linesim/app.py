@@ -30,9 +30,7 @@ def create_app(*, rate_limits: bool = True, webhook_timeout: float = 10.0) -> Li
     """Build a fresh simulator.  The returned ASGI app exposes the state as ``.sim``."""
     sim = Sim(rate_limits=rate_limits, webhook_timeout=webhook_timeout)
     # Hot paths (push, multicast, reply) come first: Starlette tries routes in order.
-    routes = (messaging.routes + platform_api.routes + richmenus.routes + oauth.routes
-              + control.routes)
-    app = Starlette(routes=routes,
-                    exception_handlers={HTTPException: http_error, Exception: server_error})
+    routes = messaging.routes + platform_api.routes + richmenus.routes + oauth.routes + control.routes
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.sim = sim
     return LineMiddleware(app, sim)

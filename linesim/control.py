@@ -25,11 +25,13 @@ class ControlError(Exception):
 
 def control(handler):
     """Render ControlError as {"message"} JSON; hand the handler the Sim."""
+
     async def endpoint(request):
         try:
             return await handler(request, request.app.state.sim)
         except ControlError as err:
             return JSONResponse({"message": err.message}, status_code=err.status)
+
     endpoint.__name__ = handler.__name__
     return endpoint
 
@@ -105,8 +107,12 @@ async def users_list(request, sim):
 async def groups_create(request, sim):
     channel = channel_of(sim, request)
     data = await body_of(request)
-    group = Group(data.get("groupId") or ids.group_id(), data.get("groupName") or "Group",
-                  list(data.get("memberIds") or []), data.get("pictureUrl"))
+    group = Group(
+        data.get("groupId") or ids.group_id(),
+        data.get("groupName") or "Group",
+        list(data.get("memberIds") or []),
+        data.get("pictureUrl"),
+    )
     channel.groups[group.group_id] = group
     return JSONResponse(group.to_json(), status_code=201)
 
@@ -160,8 +166,7 @@ async def redeliver_event(request, sim):
 @control
 async def ledger(request, sim):
     q = request.query_params
-    selected = sim.ledger.select(channel_id=q.get("channelId"), user_id=q.get("userId"),
-                                 endpoint=q.get("endpoint"))
+    selected = sim.ledger.select(channel_id=q.get("channelId"), user_id=q.get("userId"), endpoint=q.get("endpoint"))
     offset = int(q["offset"]) if q.get("offset", "").isdigit() else 0
     limit = int(q["limit"]) if q.get("limit", "").isdigit() else None
     page_ = islice(selected, offset, None if limit is None else offset + limit)
@@ -243,6 +248,7 @@ async def health(request, sim):
 CH = "/_sim/channels/{channelId}"
 routes = [
     Route("/_sim/", page.index, methods=["GET"]),
+    Route("/_sim", page.index, methods=["GET"]),
     Route("/_sim/health", health, methods=["GET"]),
     Route("/_sim/content/{messageId}", page.content, methods=["GET"]),
     Route("/_sim/channels", channels_create, methods=["POST"]),

@@ -15,10 +15,19 @@ import re
 from starlette.requests import Request
 
 from . import ids
-from .errors import (AUTH_FAILED, INTERNAL_ERROR, MONTHLY_LIMIT, NOT_PARSABLE, RATE_LIMITED,
-                     RETRY_KEY_ACCEPTED, RETRY_KEY_UNSUPPORTED, TOO_LARGE, LineError)
+from .errors import (
+    AUTH_FAILED,
+    INTERNAL_ERROR,
+    MONTHLY_LIMIT,
+    NOT_PARSABLE,
+    RATE_LIMITED,
+    RETRY_KEY_ACCEPTED,
+    RETRY_KEY_UNSUPPORTED,
+    TOO_LARGE,
+    LineError,
+)
 
-MAX_BODY = 2 * 1024 * 1024       # LINE answers 413 above 2 MB
+MAX_BODY = 2 * 1024 * 1024  # LINE answers 413 above 2 MB
 RETRY_KEY_HEADER = "x-line-retry-key"
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 REQUEST_ID = "linesim.request_id"
@@ -39,6 +48,7 @@ def line_api(name: str, *, limit: str | None = None, auth: bool = True, retry_ke
     ``name`` is the endpoint name used by faults (and by default by rate limits);
     ``limit`` picks a rate-limit bucket (see ratelimit.LIMITS) when it differs from name.
     """
+
     def decorate(handler):
         @functools.wraps(handler)
         async def endpoint(request: Request):
@@ -47,16 +57,21 @@ def line_api(name: str, *, limit: str | None = None, auth: bool = True, retry_ke
                 channel = authenticate(sim, request) if auth else None
                 key = retry_key_of(request, supported=retry_key)
                 await apply_faults(sim, request, name)
-                if channel is not None and sim.rate_limited(channel):
-                    if not sim.limiter.take(channel.channel_id, limit or name):
-                        raise LineError(429, RATE_LIMITED)
+                if (
+                    channel is not None
+                    and sim.rate_limited(channel)
+                    and not sim.limiter.take(channel.channel_id, limit or name)
+                ):
+                    raise LineError(429, RATE_LIMITED)
                 if key is not None and channel is not None:
                     refuse_accepted_retry(sim, channel, key)
                 return await handler(request, sim, channel)
             except LineError as err:
                 return err.response()
+
         endpoint.line_endpoint = name
         return endpoint
+
     return decorate
 
 
@@ -86,8 +101,8 @@ def refuse_accepted_retry(sim, channel, key: str) -> None:
     if record is None:
         return
     body = {"message": RETRY_KEY_ACCEPTED}
-    if record.endpoint == "push" and record.sent_messages:
-        body["sentMessages"] = record.sent_messages
+    if record.endpoint == "push":
+        body["sentMessages"] = record.sent_messages()
     raise LineError(409, body=body, headers={"x-line-accepted-request-id": record.request_id})
 
 
@@ -98,7 +113,7 @@ async def apply_faults(sim, request: Request, name: str) -> None:
     if fault is None:
         return
     if fault.kind == "drop":
-        request.scope[DROP] = True      # handled normally, then the response is never sent
+        request.scope[DROP] = True  # handled normally, then the response is never sent
     elif fault.kind == "429":
         raise LineError(429, RATE_LIMITED)
     elif fault.kind == "429-quota":
@@ -157,8 +172,7 @@ class LineMiddleware:
                     self.sim.ledger.dropped += 1
                     await abort_connection(send)
                     return
-                message["headers"] = list(message.get("headers", [])) + [
-                    (b"x-line-request-id", rid.encode())]
+                message["headers"] = list(message.get("headers", [])) + [(b"x-line-request-id", rid.encode())]
                 if counted:
                     self.sim.ledger.statuses[message["status"]] += 1
             await send(message)
@@ -175,9 +189,8 @@ async def abort_connection(send) -> None:
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     if transport is not None:
         transport.abort()
-        for _ in range(3):          # let connection_lost() run so uvicorn sends no 500
+        for _ in range(3):  # let connection_lost() run so uvicorn sends no 500
             await asyncio.sleep(0)
         return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-length", b"100")]})
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
     raise ConnectionAbortedError("linesim dropped the response")

@@ -21,8 +21,15 @@ class LineError(Exception):
     (e.g. x-line-accepted-request-id on a 409).
     """
 
-    def __init__(self, status: int, message: str | None = None, *, details=None,
-                 body: dict | None = None, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        details=None,
+        body: dict | None = None,
+        headers: dict | None = None,
+    ):
         super().__init__(message or "")
         self.status = status
         if body is None:

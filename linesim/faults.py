@@ -16,15 +16,22 @@ class FaultSpecError(ValueError):
 class Fault:
     id: int
     kind: str
-    endpoint: str                 # an endpoint name ("push", "multicast", ...) or "*"
-    count: int | None = None      # remaining hits; None: use ``fraction`` forever
+    endpoint: str  # an endpoint name ("push", "multicast", ...) or "*"
+    count: int | None = None  # remaining hits; None: use ``fraction`` forever
     fraction: float | None = None
     latency_ms: int = 0
     hits: int = 0
 
     def to_json(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "endpoint": self.endpoint, "count": self.count,
-                "fraction": self.fraction, "latencyMs": self.latency_ms, "hits": self.hits}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "endpoint": self.endpoint,
+            "count": self.count,
+            "fraction": self.fraction,
+            "latencyMs": self.latency_ms,
+            "hits": self.hits,
+        }
 
     def matches(self, endpoint: str) -> bool:
         return self.endpoint in ("*", endpoint) and (self.count is None or self.count > 0)
@@ -53,8 +60,14 @@ def parse_fault(data: dict, fault_id: int) -> Fault:
     latency = data.get("latencyMs", 1000 if kind == "latency" else 0)
     if not isinstance(latency, (int, float)) or latency < 0:
         raise FaultSpecError("latencyMs must be a non-negative number")
-    return Fault(fault_id, kind, str(data.get("endpoint") or "*"), count,
-                 None if count is not None else float(fraction), int(latency))
+    return Fault(
+        fault_id,
+        kind,
+        str(data.get("endpoint") or "*"),
+        count,
+        None if count is not None else float(fraction),
+        int(latency),
+    )
 
 
 class FaultSet:

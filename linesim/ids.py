@@ -1,5 +1,8 @@
 """Identifier generators shaped like LINE's (request ids, ULIDs, user ids, tokens...)."""
 
+import base64
+import hashlib
+import hmac
 import itertools
 import os
 import secrets
@@ -7,6 +10,7 @@ import time
 import uuid
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_QUOTE_SECRET = os.urandom(32)
 
 # Message ids are numeric strings of ~18 digits on LINE.  A counter seeded from the
 # clock keeps them unique and increasing within one simulator run.
@@ -38,12 +42,18 @@ def group_id() -> str:
     return "C" + secrets.token_hex(16)
 
 
+def message_number() -> int:
+    return next(_message_ids)
+
+
 def message_id() -> str:
     return str(next(_message_ids))
 
 
-def quote_token() -> str:
-    return secrets.token_urlsafe(64)
+def quote_token(message_id: int | str) -> str:
+    """An opaque token derived from the message id: nothing to store per sent message."""
+    digest = hmac.new(_QUOTE_SECRET, str(message_id).encode(), hashlib.sha512).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def reply_token() -> str:

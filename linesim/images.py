@@ -9,15 +9,14 @@ import zlib
 
 def make_png(width: int = 64, height: int = 64, rgb: tuple[int, int, int] = (6, 199, 85)) -> bytes:
     """A valid solid-colour PNG (no Pillow needed)."""
-    row = b"\x00" + bytes(rgb) * width          # filter byte 0 + RGB pixels
+    row = b"\x00" + bytes(rgb) * width  # filter byte 0 + RGB pixels
     raw = row * height
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
 def image_size(data: bytes, content_type: str) -> tuple[int, int] | None:
@@ -49,9 +48,9 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
         if data[i] != 0xFF:
             return None
         marker = data[i + 1]
-        length = struct.unpack(">H", data[i + 2:i + 4])[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):   # SOFn frames
-            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # SOFn frames
+            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
             return width, height
         i += 2 + length
     return None

@@ -1,8 +1,9 @@
 """The ledger: one compact record per accepted send, plus the retry-key store and counters.
 
 Benchmarks push 100,000 requests (and 2,000 multicasts of 500 recipients) through the
-simulator, so a record keeps the raw request body bytes rather than parsed JSON: it is
-several times smaller, and parsing happens only when somebody reads the ledger.
+simulator, so a record keeps the raw request body bytes rather than parsed JSON (several
+times smaller; parsed only when somebody reads the ledger), and the ids of the messages
+it created as ints (their quote tokens are derived from the ids, not stored).
 """
 
 from __future__ import annotations
@@ -10,32 +11,55 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from . import ids
 
 RETRY_KEY_TTL = 24 * 3600
-JST = timezone(timedelta(hours=9))   # LINE's delivery statistics are per day in UTC+9
+JST = timezone(timedelta(hours=9))  # LINE's delivery statistics are per day in UTC+9
+QUOTABLE = {"text", "textV2", "sticker", "image", "video"}  # sent messages that get a quoteToken
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 class Record:
-    __slots__ = ("request_id", "retry_key", "channel_id", "endpoint", "body", "to",
-                 "reply_token", "accepted_at", "sent_messages", "recipients", "undelivered")
+    __slots__ = (
+        "request_id",
+        "retry_key",
+        "channel_id",
+        "endpoint",
+        "body",
+        "to",
+        "reply_token",
+        "accepted_at",
+        "sent_ids",
+        "recipients",
+        "undelivered",
+    )
 
-    def __init__(self, *, request_id, retry_key, channel_id, endpoint, body, to,
-                 reply_token, sent_messages, recipients, undelivered):
+    def __init__(
+        self, *, request_id, retry_key, channel_id, endpoint, body, to, reply_token, sent_ids, recipients, undelivered
+    ):
         self.request_id = request_id
         self.retry_key = retry_key
         self.channel_id = channel_id
         self.endpoint = endpoint
-        self.body = body                  # raw JSON bytes as received
-        self.to = to                      # explicit recipients, or None: take body["to"]
+        self.body = body  # raw JSON bytes as received
+        self.to = to  # explicit recipients, or None: take body["to"]
         self.reply_token = reply_token
         self.accepted_at = time.time()
-        self.sent_messages = sent_messages  # [{id, quoteToken}] for reply and push
+        self.sent_ids = sent_ids  # tuple of message ids (reply and push), else None
         self.recipients = recipients
-        self.undelivered = undelivered    # users who had blocked the account: not delivered
+        self.undelivered = undelivered  # users who had blocked the account: not delivered
 
     def parsed(self) -> dict:
         return json.loads(self.body)
+
+    def sent_messages(self, body: dict | None = None) -> list[dict] | None:
+        """The ``sentMessages`` answer of a reply or push (also repeated on a 409)."""
+        if self.sent_ids is None:
+            return None
+        messages = (body or self.parsed()).get("messages", [])
+        return [sent_message(mid, m.get("type")) for mid, m in zip(self.sent_ids, messages, strict=False)]
 
     def recipients_list(self, body: dict) -> list[str]:
         if self.to is not None:
@@ -65,8 +89,8 @@ class Record:
         }
         if self.endpoint == "reply":
             out["replyToken"] = self.reply_token
-        if self.sent_messages is not None:
-            out["sentMessages"] = self.sent_messages
+        if self.sent_ids is not None:
+            out["sentMessages"] = self.sent_messages(body)
         if self.endpoint == "narrowcast":
             for key in ("recipient", "filter", "limit"):
                 if key in body:
@@ -76,41 +100,55 @@ class Record:
         return out
 
 
+def sent_message(message_id: int, message_type: str | None) -> dict:
+    out = {"id": str(message_id)}
+    if message_type in QUOTABLE:
+        out["quoteToken"] = ids.quote_token(message_id)
+    return out
+
+
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def jst_date(ts: float) -> str:
-    return datetime.fromtimestamp(ts, JST).strftime("%Y%m%d")
+def jst_day(ts: float) -> int:
+    """Days since 1970-01-01 in UTC+9: a cheap per-record key for daily statistics."""
+    return int((ts + 9 * 3600) // 86400)
+
+
+def jst_day_of(yyyymmdd: str) -> int:
+    return datetime.strptime(yyyymmdd, "%Y%m%d").date().toordinal() - _EPOCH_ORDINAL
 
 
 class Ledger:
     def __init__(self):
         self.records: list[Record] = []
-        self.by_request_id: dict[str, Record] = {}
-        self.retry_keys: dict[tuple[str, str], Record] = {}
+        self.narrowcasts: dict[str, Record] = {}  # requestId -> record (progress)
+        self.retry_keys: dict[str, dict[str, Record]] = {}  # channelId -> key -> record
         self.recipients = 0
         self.by_endpoint: Counter = Counter()
         self.recipients_by_endpoint: Counter = Counter()
-        self.daily: Counter = Counter()          # (channelId, endpoint, yyyyMMdd JST) -> recipients
-        self.statuses: Counter = Counter()       # HTTP status answered on LINE API paths
+        self.daily: Counter = Counter()  # (channelId, endpoint, JST day) -> recipients
+        self.statuses: Counter = Counter()  # HTTP status answered on LINE API paths
         self.dropped = 0
 
     def accept(self, record: Record) -> Record:
         self.records.append(record)
-        self.by_request_id[record.request_id] = record
+        if record.endpoint == "narrowcast":
+            self.narrowcasts[record.request_id] = record
         if record.retry_key:
-            self.retry_keys[(record.channel_id, record.retry_key)] = record
+            self.retry_keys.setdefault(record.channel_id, {})[record.retry_key] = record
         self.recipients += record.recipients
         self.by_endpoint[record.endpoint] += 1
         self.recipients_by_endpoint[record.endpoint] += record.recipients
-        self.daily[(record.channel_id, record.endpoint, jst_date(record.accepted_at))] += record.recipients
+        self.daily[(record.channel_id, record.endpoint, jst_day(record.accepted_at))] += record.recipients
         return record
 
     def accepted_retry(self, channel_id: str, key: str) -> Record | None:
-        record = self.retry_keys.get((channel_id, key))
+        keys = self.retry_keys.get(channel_id, {})
+        record = keys.get(key)
         if record is not None and time.time() - record.accepted_at > RETRY_KEY_TTL:
-            del self.retry_keys[(channel_id, key)]   # LINE forgets keys after 24 hours
+            del keys[key]  # LINE forgets keys after 24 hours
             return None
         return record
 
@@ -153,10 +191,14 @@ def received_by(ledger: Ledger, channel, user_id: str) -> list[dict]:
             continue
         if record.undelivered and user_id in record.undelivered:
             continue
-        item = {"requestId": record.request_id, "endpoint": record.endpoint,
-                "retryKey": record.retry_key, "acceptedAt": iso(record.accepted_at),
-                "messages": body.get("messages", [])}
-        if record.sent_messages:
-            item["sentMessages"] = record.sent_messages
+        item = {
+            "requestId": record.request_id,
+            "endpoint": record.endpoint,
+            "retryKey": record.retry_key,
+            "acceptedAt": iso(record.accepted_at),
+            "messages": body.get("messages", []),
+        }
+        if record.sent_ids is not None:
+            item["sentMessages"] = record.sent_messages(body)
         out.append(item)
     return out

@@ -14,7 +14,7 @@ from .errors import detail
 from .validation import join
 
 USER_ID = re.compile(r"^U[0-9a-f]{32}$")
-PUSH_TO = re.compile(r"^[UCR][0-9a-f]{32}$")        # a user, group or room
+PUSH_TO = re.compile(r"^[UCR][0-9a-f]{32}$")  # a user, group or room
 AGGREGATION_UNIT = re.compile(r"^[a-zA-Z0-9_]{1,30}$")
 TEXTV2_KEY = re.compile(r"^[0-9a-zA-Z_]{1,20}$")
 ALT_TEXT_MAX = 1500
@@ -77,8 +77,17 @@ def check_action(errs, action, path, *, label_limit=20, label_required=False):
     if not isinstance(action, dict):
         return
     kind = action.get("type")
-    if kind in ("uri", "message", "postback", "datetimepicker", "camera", "cameraRoll",
-                "location", "richmenuswitch", "clipboard"):
+    if kind in (
+        "uri",
+        "message",
+        "postback",
+        "datetimepicker",
+        "camera",
+        "cameraRoll",
+        "location",
+        "richmenuswitch",
+        "clipboard",
+    ):
         max_len(errs, action, "label", label_limit, path, required=label_required)
     if kind == "postback":
         for key in ("data", "displayText", "text", "fillInText"):
@@ -157,9 +166,10 @@ def _text(errs, m, path):
         units = text.encode("utf-16-le", "surrogatepass") if isinstance(text, str) else b""
         for i, emoji in enumerate(emojis):
             index = emoji.get("index") if isinstance(emoji, dict) else None
-            if isinstance(index, int) and units[index * 2:index * 2 + 2] != b"$\x00":
-                errs.append(detail(join(join(join(path, "emojis"), i), "index"),
-                                   "must point at a '$' placeholder in text"))
+            if isinstance(index, int) and units[index * 2 : index * 2 + 2] != b"$\x00":
+                errs.append(
+                    detail(join(join(join(path, "emojis"), i), "index"), "must point at a '$' placeholder in text")
+                )
 
 
 def _text_v2(errs, m, path):
@@ -290,15 +300,25 @@ def _walk_flex(errs, node, path):
         https_url(errs, node, "previewUrl", path)
     if isinstance(node.get("action"), dict):
         limit = 40 if node.get("type") == "button" else 20
-        check_action(errs, node["action"], join(path, "action"), label_limit=limit,
-                     label_required=node.get("type") == "button")
+        check_action(
+            errs, node["action"], join(path, "action"), label_limit=limit, label_required=node.get("type") == "button"
+        )
     for key, value in node.items():
         if key != "action" and isinstance(value, (dict, list)):
             _walk_flex(errs, value, join(path, key))
 
 
-_BY_TYPE = {"text": _text, "textV2": _text_v2, "image": _image, "video": _video, "audio": _audio,
-            "location": _location, "imagemap": _imagemap, "template": _template, "flex": _flex}
+_BY_TYPE = {
+    "text": _text,
+    "textV2": _text_v2,
+    "image": _image,
+    "video": _video,
+    "audio": _audio,
+    "location": _location,
+    "imagemap": _imagemap,
+    "template": _template,
+    "flex": _flex,
+}
 
 
 # -- recipients and send options ------------------------------------------------------------------
@@ -359,7 +379,7 @@ def _check_area(errs, area, path, width, height):
     bounds = area.get("bounds") if isinstance(area.get("bounds"), dict) else {}
     x, y = bounds.get("x", 0), bounds.get("y", 0)
     w, h = bounds.get("width", 0), bounds.get("height", 0)
-    if all(isinstance(v, int) for v in (x, y, w, h, width, height)):
-        if x < 0 or y < 0 or x + w > width or y + h > height:
-            errs.append(detail(join(path, "bounds"), "must be inside the rich menu size"))
+    numbers = all(isinstance(v, int) for v in (x, y, w, h, width, height))
+    if numbers and (x < 0 or y < 0 or x + w > width or y + h > height):
+        errs.append(detail(join(path, "bounds"), "must be inside the rich menu size"))
     check_action(errs, area.get("action"), join(path, "action"))

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import time
 
-from linebot.v3.messaging import (BroadcastRequest, MulticastRequest, NarrowcastRequest,
-                                  PushMessageRequest, ReplyMessageRequest, ValidateMessageRequest)
+from linebot.v3.messaging import (
+    BroadcastRequest,
+    MulticastRequest,
+    NarrowcastRequest,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    ValidateMessageRequest,
+)
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -14,12 +20,16 @@ from .endpoint import RETRY_KEY_HEADER, line_api, read_json, request_id
 from .errors import INVALID_REPLY_TOKEN, MONTHLY_LIMIT, LineError, bad_request, detail
 from .ledger import Record, iso
 from .limits import PUSH_TO, check_aggregation_units, check_messages, check_user_ids
-from .validation import sdk_errors
+from .validation import merged, sdk_errors
 
-MODELS = {"reply": ReplyMessageRequest, "push": PushMessageRequest, "multicast": MulticastRequest,
-          "broadcast": BroadcastRequest, "narrowcast": NarrowcastRequest}
-QUOTABLE = {"text", "textV2", "sticker", "image", "video"}   # messages that get a quoteToken back
-NARROWCAST_WAITING_S = 0.3     # progress phases: waiting, then sending, then succeeded
+MODELS = {
+    "reply": ReplyMessageRequest,
+    "push": PushMessageRequest,
+    "multicast": MulticastRequest,
+    "broadcast": BroadcastRequest,
+    "narrowcast": NarrowcastRequest,
+}
+NARROWCAST_WAITING_S = 0.3  # progress phases: waiting, then sending, then succeeded
 NARROWCAST_SENDING_S = 1.0
 
 
@@ -42,8 +52,7 @@ def validate_send(kind: str, body: dict) -> None:
     if kind in ("push", "multicast"):
         check_aggregation_units(limit_errs, body)
     limit_errs += check_messages(body.get("messages"))
-    reported = {e["property"] for e in errs}     # one complaint per property is enough
-    errs += [e for e in limit_errs if e["property"] not in reported]
+    errs = merged(errs, limit_errs)
     if errs:
         raise bad_request(errs)
 
@@ -61,7 +70,7 @@ def recipients_for(kind: str, sim, channel, body: dict, reply) -> tuple[list | N
     if kind == "narrowcast":
         limit = body.get("limit") or {}
         if isinstance(limit.get("max"), int):
-            audience = audience[:limit["max"]]
+            audience = audience[: limit["max"]]
     return audience, len(audience)
 
 
@@ -91,32 +100,32 @@ async def send(request, sim, channel, kind: str) -> JSONResponse:
     to, count = recipients_for(kind, sim, channel, body, reply)
     if kind != "reply":
         check_quota(sim, channel, count)
-    sent = None
+    sent_ids = None
     if kind in ("reply", "push"):
-        sent = [_sent_message(m) for m in body["messages"]]
+        sent_ids = tuple(ids.message_number() for _ in body["messages"])
     key = request.headers.get(RETRY_KEY_HEADER)
     record = Record(
-        request_id=request_id(request), retry_key=key.lower() if key else None,
-        channel_id=channel.channel_id, endpoint=kind, body=raw, to=to,
+        request_id=request_id(request),
+        retry_key=key.lower() if key else None,
+        channel_id=channel.channel_id,
+        endpoint=kind,
+        body=raw,
+        to=to,
         reply_token=body.get("replyToken") if kind == "reply" else None,
-        sent_messages=sent, recipients=count,
-        undelivered=undelivered_for(channel, to if to is not None else
-                                    ([body["to"]] if kind == "push" else body["to"])))
+        sent_ids=sent_ids,
+        recipients=count,
+        undelivered=undelivered_for(
+            channel, to if to is not None else ([body["to"]] if kind == "push" else body["to"])
+        ),
+    )
     sim.ledger.accept(record)
     if reply is not None:
         reply.used = True
     else:
         channel.consumption += count
-    if sent is not None:
-        return JSONResponse({"sentMessages": sent})
+    if sent_ids is not None:
+        return JSONResponse({"sentMessages": record.sent_messages(body)})
     return JSONResponse({}, status_code=202 if kind == "narrowcast" else 200)
-
-
-def _sent_message(message: dict) -> dict:
-    out = {"id": ids.message_id()}
-    if message.get("type") in QUOTABLE:
-        out["quoteToken"] = ids.quote_token()
-    return out
 
 
 # -- handlers -------------------------------------------------------------------------------------------
@@ -150,9 +159,7 @@ async def validate(request, sim, channel):
     if request.path_params["kind"] not in MODELS:
         raise LineError(404, "Not found")
     _, body = await read_json(request)
-    errs = sdk_errors(ValidateMessageRequest, body)
-    reported = {e["property"] for e in errs}
-    errs += [e for e in check_messages(body.get("messages")) if e["property"] not in reported]
+    errs = merged(sdk_errors(ValidateMessageRequest, body), check_messages(body.get("messages")))
     if errs:
         raise bad_request(errs)
     return JSONResponse({})
@@ -163,8 +170,8 @@ async def narrowcast_progress(request, sim, channel):
     rid = request.query_params.get("requestId")
     if not rid:
         raise LineError(400, "The request parameter 'requestId' is required")
-    record = sim.ledger.by_request_id.get(rid)
-    if record is None or record.endpoint != "narrowcast" or record.channel_id != channel.channel_id:
+    record = sim.ledger.narrowcasts.get(rid)
+    if record is None or record.channel_id != channel.channel_id:
         raise LineError(404, "Not found")
     return JSONResponse(progress_of(record))
 
@@ -175,8 +182,12 @@ def progress_of(record) -> dict:
     if elapsed >= NARROWCAST_WAITING_S:
         out.update(phase="sending", targetCount=record.recipients)
     if elapsed >= NARROWCAST_SENDING_S:
-        out.update(phase="succeeded", successCount=record.recipients, failureCount=0,
-                   completedTime=iso(record.accepted_at + NARROWCAST_SENDING_S))
+        out.update(
+            phase="succeeded",
+            successCount=record.recipients,
+            failureCount=0,
+            completedTime=iso(record.accepted_at + NARROWCAST_SENDING_S),
+        )
     return out
 
 

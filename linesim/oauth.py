@@ -67,8 +67,9 @@ async def issue_stateless(request, sim, _):
 @line_api("token-verify", auth=False)
 async def verify_v2(request, sim, _):
     verified = _verified(sim, (await read_form(request)).get("access_token", ""))
-    return JSONResponse({"scope": verified["scope"], "client_id": verified["client_id"],
-                         "expires_in": verified["expires_in"]})
+    return JSONResponse(
+        {"scope": verified["scope"], "client_id": verified["client_id"], "expires_in": verified["expires_in"]}
+    )
 
 
 @line_api("token-verify", auth=False)
@@ -78,7 +79,7 @@ async def verify_v21(request, sim, _):
 
 def _revoke(sim, token: str) -> None:
     info = sim.tokens.get(token)
-    if info is not None and info.kind != "stateless":   # stateless tokens cannot be revoked
+    if info is not None and info.kind != "stateless":  # stateless tokens cannot be revoked
         del sim.tokens[token]
 
 

@@ -62,8 +62,11 @@ window.addEventListener('load', () => document.querySelectorAll('.chat').forEach
 
 
 def _action_labels(actions) -> str:
-    return "".join(f'<span class="btn">{escape(str(a.get("label", a.get("type", ""))))}</span>'
-                   for a in actions or [] if isinstance(a, dict))
+    return "".join(
+        f'<span class="btn">{escape(str(a.get("label", a.get("type", ""))))}</span>'
+        for a in actions or []
+        if isinstance(a, dict)
+    )
 
 
 def render_message(m: dict) -> str:
@@ -78,8 +81,11 @@ def render_message(m: dict) -> str:
     if kind == "template":
         t = m.get("template") or {}
         columns = t.get("columns") or [t]
-        inner = "".join(f'<b>{escape(str(c.get("title", "")))}</b>{escape(str(c.get("text", "")))}'
-                        f'{_action_labels(c.get("actions") or [c.get("action")])}' for c in columns)
+        inner = "".join(
+            f"<b>{escape(str(c.get('title', '')))}</b>{escape(str(c.get('text', '')))}"
+            f"{_action_labels(c.get('actions') or [c.get('action')])}"
+            for c in columns
+        )
         return f'<div class="box"><b>[{escape(str(t.get("type")))}]</b>{inner}</div>'
     if kind in ("flex", "imagemap"):
         return f'<div class="box"><b>[{kind}]</b>{escape(str(m.get("altText", "")))}</div>'
@@ -97,9 +103,9 @@ def render_event(event: dict) -> str | None:
             return f'<img class="thumb" src="/_sim/content/{escape(m["id"])}" alt="image">'
         if m.get("type") == "text":
             return escape(m.get("text", ""))
-        return f'[{escape(str(m.get("type")))}]'
+        return f"[{escape(str(m.get('type')))}]"
     if kind == "postback":
-        return f'[postback] {escape(str(event.get("postback", {}).get("data", "")))}'
+        return f"[postback] {escape(str(event.get('postback', {}).get('data', '')))}"
     return f"[{escape(str(kind))}]"
 
 
@@ -107,8 +113,12 @@ def phone(sim, channel, user) -> str:
     items = []
     for item in received_by(sim.ledger, channel, user.user_id):
         for m in item["messages"]:
-            items.append((item["acceptedAt"], f'<div class="msg in">{render_message(m)}'
-                          f'<div class="meta">{escape(item["endpoint"])}</div></div>'))
+            items.append(
+                (
+                    item["acceptedAt"],
+                    f'<div class="msg in">{render_message(m)}<div class="meta">{escape(item["endpoint"])}</div></div>',
+                )
+            )
     for _, event in (v for v in sim.events.values() if v[0] == channel.channel_id):
         if (event.get("source") or {}).get("userId") == user.user_id:
             html = render_event(event)
@@ -133,15 +143,18 @@ async def index(request):
     for channel in sim.channels.values():
         phones = "".join(phone(sim, channel, u) for u in channel.users.values())
         sections.append(
-            f'<h2>{escape(channel.display_name)} <small>#{escape(channel.channel_id)} → '
-            f'{escape(channel.webhook_url or "(no webhook URL)")}</small> '
-            f'<button onclick="addUser(\'{escape(channel.channel_id)}\')">Add user</button></h2>'
-            f'<div class="phones">{phones or "<p>No users yet.</p>"}</div>')
+            f"<h2>{escape(channel.display_name)} <small>#{escape(channel.channel_id)} → "
+            f"{escape(channel.webhook_url or '(no webhook URL)')}</small> "
+            f"<button onclick=\"addUser('{escape(channel.channel_id)}')\">Add user</button></h2>"
+            f'<div class="phones">{phones or "<p>No users yet.</p>"}</div>'
+        )
     summary = escape(json.dumps(sim.ledger.summary()))
-    html = (f"<!doctype html><html><head><meta charset='utf-8'><title>linesim</title>"
-            f"<style>{STYLE}</style></head><body><h1>linesim: simulated LINE users</h1>"
-            f"<p class='meta'>{summary}</p>{''.join(sections) or '<p>No channels registered.</p>'}"
-            f"<script>{SCRIPT}</script></body></html>")
+    html = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>linesim</title>"
+        f"<style>{STYLE}</style></head><body><h1>linesim: simulated LINE users</h1>"
+        f"<p class='meta'>{summary}</p>{''.join(sections) or '<p>No channels registered.</p>'}"
+        f"<script>{SCRIPT}</script></body></html>"
+    )
     return HTMLResponse(html)
 
 

@@ -6,16 +6,32 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from linebot.v3.messaging import (
+    MarkMessagesAsReadByTokenRequest,
+    MarkMessagesAsReadRequest,
+    SetWebhookEndpointRequest,
+    ShowLoadingAnimationRequest,
+    TestWebhookEndpointRequest,
+)
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .endpoint import line_api, read_json
 from .errors import NOT_FOUND, LineError, bad_request, detail
-from .ledger import JST, jst_date
+from .ledger import JST, jst_day, jst_day_of
 from .limits import USER_ID
+from .validation import sdk_errors
 from .webhooks import deliver
 
 DELIVERY_KINDS = ("reply", "push", "multicast", "broadcast")
+
+
+async def validated(request, model, *, empty_ok: bool = False) -> dict:
+    _, body = await read_json(request, empty_ok=empty_ok)
+    errs = sdk_errors(model, body)
+    if errs:
+        raise bad_request(errs)
+    return body
 
 
 def _user_or_404(channel, user_id: str):
@@ -35,9 +51,15 @@ async def profile(request, sim, channel):
 
 @line_api("info")
 async def bot_info(request, sim, channel):
-    return JSONResponse({"userId": channel.bot_user_id, "basicId": channel.basic_id,
-                         "displayName": channel.display_name, "chatMode": "bot",
-                         "markAsReadMode": "auto"})
+    return JSONResponse(
+        {
+            "userId": channel.bot_user_id,
+            "basicId": channel.basic_id,
+            "displayName": channel.display_name,
+            "chatMode": "bot",
+            "markAsReadMode": "auto",
+        }
+    )
 
 
 @line_api("quota")
@@ -64,9 +86,10 @@ async def delivery(request, sim, channel):
         raise bad_request([detail("date", "must be a date in yyyyMMdd format")]) from None
     if date < "20180331":
         return JSONResponse({"status": "out_of_service"})
-    if date > jst_date(time.time()):
+    day = jst_day_of(date)
+    if day > jst_day(time.time()):
         return JSONResponse({"status": "unready"})
-    count = sim.ledger.daily[(channel.channel_id, request.path_params["kind"], date)]
+    count = sim.ledger.daily[(channel.channel_id, request.path_params["kind"], day)]
     return JSONResponse({"status": "ready", "success": count})
 
 
@@ -139,7 +162,7 @@ async def group_members_ids(request, sim, channel):
     """Pages of at most 100 ids; ``start`` is the continuation token from ``next``."""
     members = _group(channel, request.path_params["groupId"]).member_ids
     start = _int_param(request, "start", 0)
-    page = {"memberIds": members[start:start + 100]}
+    page = {"memberIds": members[start : start + 100]}
     if start + 100 < len(members):
         page["next"] = str(start + 100)
     return JSONResponse(page)
@@ -167,7 +190,7 @@ async def followers(request, sim, channel):
     friends = [u.user_id for u in channel.users.values() if u.state == "friend"]
     limit = min(_int_param(request, "limit", 300), 1000)
     start = _int_param(request, "start", 0)
-    page = {"userIds": friends[start:start + limit]}
+    page = {"userIds": friends[start : start + limit]}
     if start + limit < len(friends):
         page["next"] = str(start + limit)
     return JSONResponse(page)
@@ -181,9 +204,9 @@ async def get_webhook_endpoint(request, sim, channel):
 
 @line_api("webhook-endpoint-set", limit="webhook-endpoint")
 async def set_webhook_endpoint(request, sim, channel):
-    _, body = await read_json(request)
-    endpoint = body.get("endpoint")
-    if not isinstance(endpoint, str) or not endpoint.startswith("https://") or len(endpoint) > 500:
+    body = await validated(request, SetWebhookEndpointRequest)
+    endpoint = body["endpoint"]
+    if not endpoint.startswith("https://") or len(endpoint) > 500:
         raise bad_request([detail("endpoint", "must be an HTTPS URL of at most 500 characters")])
     channel.webhook_url = endpoint
     return JSONResponse({})
@@ -191,26 +214,36 @@ async def set_webhook_endpoint(request, sim, channel):
 
 @line_api("webhook-test", limit="webhook-test")
 async def test_webhook_endpoint(request, sim, channel):
-    _, body = await read_json(request, empty_ok=True)
+    body = await validated(request, TestWebhookEndpointRequest, empty_ok=True)
     url = body.get("endpoint") or channel.webhook_url
     result = await deliver(sim, channel, [], url=url)
     status = result["webhookStatus"]
-    return JSONResponse({
-        "success": status == 200, "timestamp": datetime.now(JST).isoformat(timespec="seconds"),
-        "statusCode": status or 0, "reason": "OK" if status == 200 else
-        ("COULD_NOT_CONNECT" if status is None else "ERROR_STATUS_CODE"),
-        "detail": result["webhookBody"][:200]})
+    return JSONResponse(
+        {
+            "success": status == 200,
+            "timestamp": datetime.now(JST).isoformat(timespec="seconds"),
+            "statusCode": status or 0,
+            "reason": "OK" if status == 200 else ("COULD_NOT_CONNECT" if status is None else "ERROR_STATUS_CODE"),
+            "detail": result["webhookBody"][:200],
+        }
+    )
 
 
 @line_api("mark-as-read")
 async def mark_as_read(request, sim, channel):
-    await read_json(request)
+    await validated(request, MarkMessagesAsReadByTokenRequest)
+    return JSONResponse({})
+
+
+@line_api("mark-as-read-by-user")
+async def mark_as_read_by_user(request, sim, channel):
+    await validated(request, MarkMessagesAsReadRequest)
     return JSONResponse({})
 
 
 @line_api("loading")
 async def loading(request, sim, channel):
-    await read_json(request)
+    await validated(request, ShowLoadingAnimationRequest)
     return JSONResponse({}, status_code=202)
 
 
@@ -234,5 +267,6 @@ routes = [
     Route("/v2/bot/channel/webhook/endpoint", set_webhook_endpoint, methods=["PUT"]),
     Route("/v2/bot/channel/webhook/test", test_webhook_endpoint, methods=["POST"]),
     Route("/v2/bot/chat/markAsRead", mark_as_read, methods=["POST"]),
+    Route("/v2/bot/message/markAsRead", mark_as_read_by_user, methods=["POST"]),
     Route("/v2/bot/chat/loading/start", loading, methods=["POST"]),
 ]

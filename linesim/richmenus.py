@@ -7,9 +7,14 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from linebot.v3.messaging import (CreateRichMenuAliasRequest, RichMenuBatchRequest,
-                                  RichMenuBulkLinkRequest, RichMenuBulkUnlinkRequest, RichMenuRequest,
-                                  UpdateRichMenuAliasRequest)
+from linebot.v3.messaging import (
+    CreateRichMenuAliasRequest,
+    RichMenuBatchRequest,
+    RichMenuBulkLinkRequest,
+    RichMenuBulkUnlinkRequest,
+    RichMenuRequest,
+    UpdateRichMenuAliasRequest,
+)
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -39,9 +44,9 @@ class Menu:
 class Store:
     menus: dict[str, Menu] = field(default_factory=dict)
     default: str | None = None
-    links: dict[str, str] = field(default_factory=dict)       # userId -> richMenuId
-    aliases: dict[str, str] = field(default_factory=dict)     # aliasId -> richMenuId
-    batches: dict[str, float] = field(default_factory=dict)   # requestId -> accepted time
+    links: dict[str, str] = field(default_factory=dict)  # userId -> richMenuId
+    aliases: dict[str, str] = field(default_factory=dict)  # aliasId -> richMenuId
+    batches: dict[str, float] = field(default_factory=dict)  # requestId -> accepted time
 
 
 def store_for(sim, channel) -> Store:
@@ -125,8 +130,9 @@ async def upload_image(request, sim, channel):
     if size is None:
         raise LineError(400, "The image could not be read as " + content_type)
     if tuple(size) != expected:
-        raise LineError(400, f"The image size {size[0]}x{size[1]} does not match the rich menu "
-                             f"size {expected[0]}x{expected[1]}")
+        raise LineError(
+            400, f"The image size {size[0]}x{size[1]} does not match the rich menu size {expected[0]}x{expected[1]}"
+        )
     menu.image, menu.content_type = data, content_type
     return JSONResponse({})
 
@@ -294,8 +300,7 @@ async def alias_create(request, sim, channel):
 @line_api("richmenu-alias-get")
 async def alias_get(request, sim, channel):
     alias_id = request.path_params["aliasId"]
-    return JSONResponse({"richMenuAliasId": alias_id,
-                         "richMenuId": _alias(store_for(sim, channel), alias_id)})
+    return JSONResponse({"richMenuAliasId": alias_id, "richMenuId": _alias(store_for(sim, channel), alias_id)})
 
 
 @line_api("richmenu-alias-update")
@@ -326,7 +331,7 @@ async def alias_list(request, sim, channel):
 
 
 RM = "/v2/bot/richmenu"
-routes = [   # fixed paths before {richMenuId} so that "list" is not taken for an id
+routes = [  # fixed paths before {richMenuId} so that "list" is not taken for an id
     Route(RM, create, methods=["POST"]),
     Route(f"{RM}/validate", validate, methods=["POST"]),
     Route(f"{RM}/list", list_menus, methods=["GET"]),

@@ -15,12 +15,12 @@ from .faults import FaultSet
 from .ledger import Ledger
 from .ratelimit import RateLimiter
 
-SHORT_LIVED_TTL = 30 * 24 * 3600     # /v2/oauth/accessToken
-STATELESS_TTL = 15 * 60              # /oauth2/v3/token
-SHORT_LIVED_MAX_PER_CHANNEL = 30     # the oldest is revoked beyond this
+SHORT_LIVED_TTL = 30 * 24 * 3600  # /v2/oauth/accessToken
+STATELESS_TTL = 15 * 60  # /oauth2/v3/token
+SHORT_LIVED_MAX_PER_CHANNEL = 30  # the oldest is revoked beyond this
 LONG_LIVED_EXPIRES_IN = 10 * 365 * 24 * 3600  # "never": what verify reports for registered tokens
-REPLY_TOKEN_TTL = 60                 # usable 1 minute after (re)delivery...
-REPLY_TOKEN_MAX_AGE = 20 * 60        # ...and never 20 minutes after the event
+REPLY_TOKEN_TTL = 60  # usable 1 minute after (re)delivery...
+REPLY_TOKEN_MAX_AGE = 20 * 60  # ...and never 20 minutes after the event
 LINK_TOKEN_TTL = 10 * 60
 
 
@@ -31,13 +31,16 @@ class User:
     language: str | None = None
     picture_url: str | None = None
     status_message: str | None = None
-    state: str = "new"          # "new" (never followed), "friend", "blocked"
+    state: str = "new"  # "new" (never followed), "friend", "blocked"
     has_unfollowed: bool = False
 
     def to_json(self) -> dict:
         out = {"userId": self.user_id, "displayName": self.display_name, "state": self.state}
-        for key, value in (("language", self.language), ("pictureUrl", self.picture_url),
-                           ("statusMessage", self.status_message)):
+        for key, value in (
+            ("language", self.language),
+            ("pictureUrl", self.picture_url),
+            ("statusMessage", self.status_message),
+        ):
             if value is not None:
                 out[key] = value
         return out
@@ -56,8 +59,12 @@ class Group:
     picture_url: str | None = None
 
     def to_json(self) -> dict:
-        return {"groupId": self.group_id, "groupName": self.group_name,
-                "memberIds": self.member_ids, "pictureUrl": self.picture_url}
+        return {
+            "groupId": self.group_id,
+            "groupName": self.group_name,
+            "memberIds": self.member_ids,
+            "pictureUrl": self.picture_url,
+        }
 
 
 @dataclass
@@ -72,15 +79,21 @@ class Channel:
     webhook_active: bool = True
     users: dict[str, User] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
-    consumption: int = 0                # recipients of accepted push/multicast/broadcast/narrowcast
+    consumption: int = 0  # recipients of accepted push/multicast/broadcast/narrowcast
     short_lived: deque = field(default_factory=deque)
 
     def to_json(self) -> dict:
-        return {"channelId": self.channel_id, "channelSecret": self.secret,
-                "accessToken": self.access_token, "webhookUrl": self.webhook_url,
-                "botUserId": self.bot_user_id, "basicId": self.basic_id,
-                "displayName": self.display_name, "users": len(self.users),
-                "groups": len(self.groups)}
+        return {
+            "channelId": self.channel_id,
+            "channelSecret": self.secret,
+            "accessToken": self.access_token,
+            "webhookUrl": self.webhook_url,
+            "botUserId": self.bot_user_id,
+            "basicId": self.basic_id,
+            "displayName": self.display_name,
+            "users": len(self.users),
+            "groups": len(self.groups),
+        }
 
     def audience(self) -> list[str]:
         """Who a broadcast reaches: registered users who have not blocked the account."""
@@ -93,8 +106,8 @@ class Channel:
 @dataclass
 class Token:
     channel_id: str
-    kind: str                   # "long-lived", "short-lived", "stateless"
-    expires_at: float | None    # None: never
+    kind: str  # "long-lived", "short-lived", "stateless"
+    expires_at: float | None  # None: never
 
     def expires_in(self, now: float) -> int:
         if self.expires_at is None:
@@ -105,7 +118,7 @@ class Token:
 @dataclass
 class ReplyToken:
     channel_id: str
-    to: str                     # user, group or room that the reply reaches
+    to: str  # user, group or room that the reply reaches
     event_time: float
     usable_until: float
     used: bool = False
@@ -130,7 +143,7 @@ class Content:
 @dataclass
 class Config:
     rate_limits: bool = True
-    quota: int | None = None            # None: {"type": "none"} (unlimited)
+    quota: int | None = None  # None: {"type": "none"} (unlimited)
     # Per-channel settings win over the global ones when a channel id is present.
     channel_rate_limits: dict[str, bool] = field(default_factory=dict)
     channel_quota: dict[str, int | None] = field(default_factory=dict)
@@ -165,7 +178,7 @@ class Sim:
         self.reply_tokens: dict[str, ReplyToken] = {}
         self.link_tokens: dict[str, LinkToken] = {}
         self.contents: dict[str, Content] = {}
-        self.events: dict[str, tuple[str, dict]] = {}   # webhookEventId -> (channelId, event)
+        self.events: dict[str, tuple[str, dict]] = {}  # webhookEventId -> (channelId, event)
         # Rich menu state is per channel; created lazily by richmenus.store_for().
         self.richmenus: dict = {}
 
@@ -231,8 +244,13 @@ class Sim:
     # -- users -----------------------------------------------------------------------
     def add_user(self, channel: Channel, data: dict) -> User:
         uid = data.get("userId") or ids.user_id()
-        user = User(uid, data.get("displayName") or f"User {uid[1:7]}", data.get("language"),
-                    data.get("pictureUrl"), data.get("statusMessage"))
+        user = User(
+            uid,
+            data.get("displayName") or f"User {uid[1:7]}",
+            data.get("language"),
+            data.get("pictureUrl"),
+            data.get("statusMessage"),
+        )
         old = channel.users.get(uid)
         if old is not None:
             user.state, user.has_unfollowed = old.state, old.has_unfollowed
@@ -242,8 +260,7 @@ class Sim:
     # -- reply and link tokens ---------------------------------------------------------
     def issue_reply_token(self, channel: Channel, to: str, event_time: float) -> str:
         token = ids.reply_token()
-        self.reply_tokens[token] = ReplyToken(channel.channel_id, to, event_time,
-                                              time.time() + REPLY_TOKEN_TTL)
+        self.reply_tokens[token] = ReplyToken(channel.channel_id, to, event_time, time.time() + REPLY_TOKEN_TTL)
         return token
 
     def register_reply_token(self, channel: Channel, token: str, to: str) -> None:
@@ -256,14 +273,12 @@ class Sim:
         """A redelivery makes the same token usable for another minute (within 20 min)."""
         info = self.reply_tokens.get(token)
         if info is not None:
-            info.usable_until = min(time.time() + REPLY_TOKEN_TTL,
-                                    info.event_time + REPLY_TOKEN_MAX_AGE)
+            info.usable_until = min(time.time() + REPLY_TOKEN_TTL, info.event_time + REPLY_TOKEN_MAX_AGE)
 
     def take_reply_token(self, channel: Channel, token: str) -> ReplyToken | None:
         """Return the token's record if it can be used now (without consuming it)."""
         info = self.reply_tokens.get(token)
-        if (info is None or info.used or info.channel_id != channel.channel_id
-                or time.time() > info.usable_until):
+        if info is None or info.used or info.channel_id != channel.channel_id or time.time() > info.usable_until:
             return None
         return info
 

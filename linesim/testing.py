@@ -50,13 +50,17 @@ class LinesimServer:
         return response.json() if response.content else None
 
     def register_channel(self, channel_id, secret, token, webhook_url=None, **extra) -> dict:
-        body = {"channelId": str(channel_id), "channelSecret": secret, "accessToken": token,
-                "webhookUrl": webhook_url, **extra}
+        body = {
+            "channelId": str(channel_id),
+            "channelSecret": secret,
+            "accessToken": token,
+            "webhookUrl": webhook_url,
+            **extra,
+        }
         return self.control("POST", "/_sim/channels", json=body)
 
     def add_user(self, channel_id, display_name="Test User", **extra) -> dict:
-        return self.control("POST", f"/_sim/channels/{channel_id}/users",
-                            json={"displayName": display_name, **extra})
+        return self.control("POST", f"/_sim/channels/{channel_id}/users", json={"displayName": display_name, **extra})
 
     def act(self, channel_id, user_id, action, **body) -> dict:
         """Act as a user: follow, unfollow, text, image, sticker, postback, ... (see README)."""
@@ -113,13 +117,17 @@ class LinesimServer:
 def start_server(*args: str) -> LinesimServer:
     """Start ``python -m linesim`` on a free port (extra CLI ``args`` allowed) and wait for it."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="linesim-", suffix=".log", delete=False)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "linesim", "--port", str(port), *args],
-        cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    log.close()
+    # The child writes its log to a file (a pipe nobody reads would fill up and block it).
+    with tempfile.NamedTemporaryFile(prefix="linesim-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "linesim", "--port", str(port), *args],
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     server = LinesimServer(f"http://127.0.0.1:{port}", process, log.name)
     try:
         server.wait_ready()

@@ -10,7 +10,7 @@ walk the body alongside the model's fields to find *where* it failed and report
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 
 from pydantic.v1 import BaseModel, ValidationError
 from pydantic.v1.fields import SHAPE_DICT, SHAPE_LIST, SHAPE_MAPPING, SHAPE_SINGLETON
@@ -30,6 +30,12 @@ def sdk_errors(model: type[BaseModel], data, path: str = "") -> list[dict]:
         return []
     except Exception as exc:  # noqa: BLE001 - the SDK raises KeyError/TypeError/ValueError too
         return _locate(model, data, path) or [detail(path, f"invalid: {exc}")]
+
+
+def merged(primary: list[dict], secondary: list[dict]) -> list[dict]:
+    """primary + those of secondary about other properties: one complaint per property."""
+    reported = {e["property"] for e in primary}
+    return primary + [e for e in secondary if e["property"] not in reported]
 
 
 def join(path: str, key) -> str:
@@ -91,7 +97,7 @@ def _concrete(cls, obj: dict, path: str):
     return getattr(module, mapping[value]), None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fields_by_alias(cls) -> dict:
     return {f.alias: f for f in cls.__fields__.values()}
 

@@ -24,12 +24,18 @@ def sign(secret: str, body: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def envelope(event_type: str, source: dict | None, *, reply_token: str | None = None,
-             timestamp: int | None = None) -> dict:
+def envelope(
+    event_type: str, source: dict | None, *, reply_token: str | None = None, timestamp: int | None = None
+) -> dict:
     """The fields every webhook event carries (webhook.yml#Event)."""
     timestamp = timestamp or ids.now_ms()
-    event = {"type": event_type, "mode": "active", "timestamp": timestamp,
-             "webhookEventId": ids.ulid(timestamp), "deliveryContext": {"isRedelivery": False}}
+    event = {
+        "type": event_type,
+        "mode": "active",
+        "timestamp": timestamp,
+        "webhookEventId": ids.ulid(timestamp),
+        "deliveryContext": {"isRedelivery": False},
+    }
     if source is not None:
         event["source"] = source
     if reply_token is not None:
@@ -56,8 +62,11 @@ def _session() -> requests.Session:
 
 
 def _post(url: str, body: bytes, signature: str, timeout: float) -> tuple[int | None, str, str | None]:
-    headers = {"Content-Type": "application/json; charset=utf-8", "x-line-signature": signature,
-               "User-Agent": USER_AGENT}
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "x-line-signature": signature,
+        "User-Agent": USER_AGENT,
+    }
     try:
         response = _session().post(url, data=body, headers=headers, timeout=timeout)
     except requests.RequestException as exc:
@@ -74,13 +83,13 @@ async def deliver(sim, channel, events: list[dict], *, url: str | None = None) -
     for event in events:
         if "webhookEventId" in event:
             sim.events[event["webhookEventId"]] = (channel.channel_id, event)
-    body = json.dumps({"destination": channel.bot_user_id, "events": events},
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = json.dumps(
+        {"destination": channel.bot_user_id, "events": events}, ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
     url = url or channel.webhook_url
     if not url:
         return {"webhookStatus": None, "webhookBody": "", "webhookError": "the channel has no webhookUrl"}
-    status, text, error = await run_in_threadpool(_post, url, body, sign(channel.secret, body),
-                                                  sim.webhook_timeout)
+    status, text, error = await run_in_threadpool(_post, url, body, sign(channel.secret, body), sim.webhook_timeout)
     result = {"webhookStatus": status, "webhookBody": text}
     if error:
         result["webhookError"] = error
@@ -101,5 +110,5 @@ async def redeliver(sim, webhook_event_id: str) -> dict | None:
     if "replyToken" in event:
         sim.refresh_reply_token(event["replyToken"])
     result = await deliver(sim, channel, [event])
-    sim.events[webhook_event_id] = (channel_id, original)   # keep the first delivery's copy
+    sim.events[webhook_event_id] = (channel_id, original)  # keep the first delivery's copy
     return {"event": event, **result}

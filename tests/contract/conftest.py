@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, MessagingApiBlob
 
-
 # linesim.testing (the linesim / linesim_server fixtures) is loaded by the root conftest or
 # by `-p linesim.testing` on the command line.
 
@@ -74,8 +73,7 @@ def receiver(webhook_receiver):
 def channel(linesim, receiver):
     """A freshly registered channel (unique id per test) whose webhooks go to ``receiver``."""
     cid = str(next(_channel_ids))
-    return linesim.register_channel(cid, f"secret-{cid}", f"token-{cid}", receiver.url,
-                                    displayName="Contract Shop")
+    return linesim.register_channel(cid, f"secret-{cid}", f"token-{cid}", receiver.url, displayName="Contract Shop")
 
 
 @pytest.fixture

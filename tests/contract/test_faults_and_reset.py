@@ -12,7 +12,7 @@ def test_a_dropped_response_still_records_the_send_and_the_retry_gets_409(linesi
     key = str(uuid.uuid4())
     request = PushMessageRequest(to=user["userId"], messages=[TextMessage(text="did it arrive?")])
 
-    with pytest.raises(urllib3.exceptions.HTTPError):   # a connection error, not an HTTP answer
+    with pytest.raises(urllib3.exceptions.HTTPError):  # a connection error, not an HTTP answer
         api.push_message(request, x_line_retry_key=key)
 
     [send] = linesim.ledger(endpoint="push")

@@ -5,8 +5,7 @@ import uuid
 
 import pytest
 import requests
-from linebot.v3.messaging import (ApiException, MulticastRequest, PushMessageRequest,
-                                  ReplyMessageRequest, TextMessage)
+from linebot.v3.messaging import ApiException, MulticastRequest, PushMessageRequest, ReplyMessageRequest, TextMessage
 
 
 def test_the_same_key_twice_gives_409_with_the_original_request_id(linesim, user, api):
@@ -41,9 +40,11 @@ def test_keys_are_per_channel(linesim, channel, user, api):
     api.push_message(PushMessageRequest(to=user["userId"], messages=[TextMessage(text="a")]), x_line_retry_key=key)
     other = linesim.register_channel("1999999999", "other-secret", "other-token")
 
-    response = requests.post(linesim.base_url + "/v2/bot/message/push",
-                             json={"to": user["userId"], "messages": [{"type": "text", "text": "b"}]},
-                             headers={"Authorization": f"Bearer {other['accessToken']}", "X-Line-Retry-Key": key})
+    response = requests.post(
+        linesim.base_url + "/v2/bot/message/push",
+        json={"to": user["userId"], "messages": [{"type": "text", "text": "b"}]},
+        headers={"Authorization": f"Bearer {other['accessToken']}", "X-Line-Retry-Key": key},
+    )
 
     assert response.status_code == 200
 
@@ -51,11 +52,14 @@ def test_keys_are_per_channel(linesim, channel, user, api):
 def test_a_retry_key_on_reply_or_a_non_uuid_key_is_refused(linesim, channel, user, api):
     event = linesim.act(channel["channelId"], user["userId"], "text", text="hi")["event"]
     with pytest.raises(ApiException) as on_reply:
-        api.reply_message(ReplyMessageRequest(reply_token=event["replyToken"], messages=[TextMessage(text="x")]),
-                          _headers={"X-Line-Retry-Key": str(uuid.uuid4())})
+        api.reply_message(
+            ReplyMessageRequest(reply_token=event["replyToken"], messages=[TextMessage(text="x")]),
+            _headers={"X-Line-Retry-Key": str(uuid.uuid4())},
+        )
     with pytest.raises(ApiException) as not_uuid:
-        api.push_message(PushMessageRequest(to=user["userId"], messages=[TextMessage(text="x")]),
-                         x_line_retry_key="not-a-uuid")
+        api.push_message(
+            PushMessageRequest(to=user["userId"], messages=[TextMessage(text="x")]), x_line_retry_key="not-a-uuid"
+        )
 
     assert on_reply.value.status == 400
     assert json.loads(on_reply.value.body) == {"message": "X-Line-Retry-Key header is not supported"}

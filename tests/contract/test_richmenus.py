@@ -4,9 +4,16 @@ import io
 import json
 
 import pytest
-from linebot.v3.messaging import (ApiException, CreateRichMenuAliasRequest, PostbackAction,
-                                  RichMenuArea, RichMenuBounds, RichMenuBulkLinkRequest,
-                                  RichMenuRequest, RichMenuSize)
+from linebot.v3.messaging import (
+    ApiException,
+    CreateRichMenuAliasRequest,
+    PostbackAction,
+    RichMenuArea,
+    RichMenuBounds,
+    RichMenuBulkLinkRequest,
+    RichMenuRequest,
+    RichMenuSize,
+)
 from PIL import Image
 
 WIDTH, HEIGHT = 2500, 1686
@@ -21,11 +28,21 @@ def png(width=WIDTH, height=HEIGHT) -> bytes:
 def menu_request() -> RichMenuRequest:
     half = WIDTH // 2
     return RichMenuRequest(
-        size=RichMenuSize(width=WIDTH, height=HEIGHT), selected=True, name="Main", chat_bar_text="Menu",
-        areas=[RichMenuArea(bounds=RichMenuBounds(x=0, y=0, width=half, height=HEIGHT),
-                            action=PostbackAction(label="Shop", data="action=shop")),
-               RichMenuArea(bounds=RichMenuBounds(x=half, y=0, width=WIDTH - half, height=HEIGHT),
-                            action=PostbackAction(label="Link", data="action=link"))])
+        size=RichMenuSize(width=WIDTH, height=HEIGHT),
+        selected=True,
+        name="Main",
+        chat_bar_text="Menu",
+        areas=[
+            RichMenuArea(
+                bounds=RichMenuBounds(x=0, y=0, width=half, height=HEIGHT),
+                action=PostbackAction(label="Shop", data="action=shop"),
+            ),
+            RichMenuArea(
+                bounds=RichMenuBounds(x=half, y=0, width=WIDTH - half, height=HEIGHT),
+                action=PostbackAction(label="Link", data="action=link"),
+            ),
+        ],
+    )
 
 
 @pytest.fixture
@@ -72,6 +89,5 @@ def test_image_uploads_are_checked_like_line_does(api, blob_api, menu_id):
     with pytest.raises(ApiException) as wrong_size:
         blob_api.set_rich_menu_image(fresh, png(2500, 843), _headers={"Content-Type": "image/png"})
     with pytest.raises(ApiException) as too_big:
-        blob_api.set_rich_menu_image(fresh, b"\x89PNG" + b"\0" * (1024 * 1024),
-                                     _headers={"Content-Type": "image/png"})
+        blob_api.set_rich_menu_image(fresh, b"\x89PNG" + b"\0" * (1024 * 1024), _headers={"Content-Type": "image/png"})
     assert (wrong_type.value.status, wrong_size.value.status, too_big.value.status) == (415, 400, 413)

@@ -2,15 +2,25 @@
 
 import time
 
-from linebot.v3.messaging import (BroadcastRequest, MulticastRequest, NarrowcastRequest,
-                                  PushMessageRequest, ReplyMessageRequest, StickerMessage,
-                                  TextMessage, ValidateMessageRequest)
+from linebot.v3.messaging import (
+    BroadcastRequest,
+    MulticastRequest,
+    NarrowcastRequest,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    StickerMessage,
+    TextMessage,
+    ValidateMessageRequest,
+)
 
 
 def test_a_push_returns_sent_messages_and_reaches_the_users_phone(linesim, channel, user, api):
     response = api.push_message_with_http_info(
-        PushMessageRequest(to=user["userId"], messages=[TextMessage(text="Your order shipped"),
-                                                         StickerMessage(package_id="446", sticker_id="1988")]))
+        PushMessageRequest(
+            to=user["userId"],
+            messages=[TextMessage(text="Your order shipped"), StickerMessage(package_id="446", sticker_id="1988")],
+        )
+    )
 
     assert response.status_code == 200
     assert len(response.data.sent_messages) == 2
@@ -39,8 +49,9 @@ def test_a_multicast_of_500_users_is_accepted_and_counts_500_recipients(linesim,
 def test_a_reply_uses_the_token_from_the_webhook_only_once(linesim, channel, user, api, receiver):
     event = linesim.act(channel["channelId"], user["userId"], "text", text="hello")["event"]
 
-    response = api.reply_message(ReplyMessageRequest(reply_token=event["replyToken"],
-                                                     messages=[TextMessage(text="Hi Alice")]))
+    response = api.reply_message(
+        ReplyMessageRequest(reply_token=event["replyToken"], messages=[TextMessage(text="Hi Alice")])
+    )
 
     assert response.sent_messages[0].id
     [send] = linesim.ledger(endpoint="reply")

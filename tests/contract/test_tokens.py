@@ -32,8 +32,9 @@ def test_a_short_lived_token_works_verifies_and_stops_working_once_revoked(lines
 
 
 def test_a_stateless_token_lasts_15_minutes(linesim, channel, oauth):
-    issued = oauth.issue_stateless_channel_token(grant_type="client_credentials", client_id=channel["channelId"],
-                                                 client_secret=channel["channelSecret"])
+    issued = oauth.issue_stateless_channel_token(
+        grant_type="client_credentials", client_id=channel["channelId"], client_secret=channel["channelSecret"]
+    )
     assert issued.expires_in == 900
     assert oauth.verify_channel_token_by_jwt(issued.access_token).expires_in <= 900
 
@@ -47,5 +48,4 @@ def test_a_wrong_secret_or_unknown_token_is_refused(channel, oauth):
         oauth.verify_channel_token("not-a-token")
     assert wrong_secret.value.status == 400
     assert unknown.value.status == 400
-    assert json.loads(unknown.value.body) == {"error": "invalid_request",
-                                              "error_description": "access token expired"}
+    assert json.loads(unknown.value.body) == {"error": "invalid_request", "error_description": "access token expired"}

@@ -18,8 +18,7 @@ def test_a_link_token_links_once_through_an_account_link_event(linesim, channel,
     token = api.issue_link_token(user["userId"]).link_token
     receiver.received.queue.clear()
 
-    linked = linesim.act(channel["channelId"], user["userId"], "account-link",
-                         linkToken=token, nonce="n" * 24)
+    linked = linesim.act(channel["channelId"], user["userId"], "account-link", linkToken=token, nonce="n" * 24)
 
     assert linked["webhookStatus"] == 200
     event = receiver.next_json()["events"][0]

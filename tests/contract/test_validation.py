@@ -4,9 +4,17 @@ import json
 
 import pytest
 import requests
-from linebot.v3.messaging import (ApiException, MulticastRequest, PushMessageRequest,
-                                  RichMenuArea, RichMenuBounds, RichMenuRequest, RichMenuSize,
-                                  TextMessage, URIAction)
+from linebot.v3.messaging import (
+    ApiException,
+    MulticastRequest,
+    PushMessageRequest,
+    RichMenuArea,
+    RichMenuBounds,
+    RichMenuRequest,
+    RichMenuSize,
+    TextMessage,
+    URIAction,
+)
 
 
 def error_of(caught) -> dict:
@@ -31,8 +39,9 @@ def test_length_is_counted_in_utf16_code_units(user, api):
 
 def test_six_messages_are_refused(user, api):
     with pytest.raises(ApiException) as caught:
-        api.push_message(PushMessageRequest.construct(
-            to=user["userId"], messages=[TextMessage(text=str(i)) for i in range(6)]))
+        api.push_message(
+            PushMessageRequest.construct(to=user["userId"], messages=[TextMessage(text=str(i)) for i in range(6)])
+        )
 
     assert error_of(caught)["details"] == [{"message": "Size must be between 1 and 5", "property": "messages"}]
 
@@ -51,15 +60,31 @@ def test_a_bad_push_recipient_is_refused(api):
 
 
 def test_nested_errors_carry_lines_dotted_and_indexed_path(linesim, channel):
-    body = {"to": "U" + "a" * 32, "messages": [
-        {"type": "text", "text": "ok"},
-        {"type": "template", "altText": "menu", "template": {
-            "type": "buttons", "text": "Pick", "actions": [{"type": "uri", "label": "Go", "uri": "ftp://x"}]}},
-        {"type": "image", "originalContentUrl": "http://example.com/a.jpg",
-         "previewImageUrl": "https://example.com/a.jpg"},
-    ]}
-    response = requests.post(linesim.base_url + "/v2/bot/message/push", json=body,
-                             headers={"Authorization": f"Bearer {channel['accessToken']}"})
+    body = {
+        "to": "U" + "a" * 32,
+        "messages": [
+            {"type": "text", "text": "ok"},
+            {
+                "type": "template",
+                "altText": "menu",
+                "template": {
+                    "type": "buttons",
+                    "text": "Pick",
+                    "actions": [{"type": "uri", "label": "Go", "uri": "ftp://x"}],
+                },
+            },
+            {
+                "type": "image",
+                "originalContentUrl": "http://example.com/a.jpg",
+                "previewImageUrl": "https://example.com/a.jpg",
+            },
+        ],
+    }
+    response = requests.post(
+        linesim.base_url + "/v2/bot/message/push",
+        json=body,
+        headers={"Authorization": f"Bearer {channel['accessToken']}"},
+    )
 
     assert response.status_code == 400
     props = {d["property"] for d in response.json()["details"]}
@@ -67,9 +92,11 @@ def test_nested_errors_carry_lines_dotted_and_indexed_path(linesim, channel):
 
 
 def test_an_unknown_message_type_is_refused(linesim, channel):
-    response = requests.post(linesim.base_url + "/v2/bot/message/push",
-                             json={"to": "U" + "a" * 32, "messages": [{"type": "hologram"}]},
-                             headers={"Authorization": f"Bearer {channel['accessToken']}"})
+    response = requests.post(
+        linesim.base_url + "/v2/bot/message/push",
+        json={"to": "U" + "a" * 32, "messages": [{"type": "hologram"}]},
+        headers={"Authorization": f"Bearer {channel['accessToken']}"},
+    )
     assert response.status_code == 400
     assert response.json()["details"][0]["property"] == "messages[0].type"
 
@@ -87,26 +114,36 @@ def test_invalid_json_and_bad_tokens_get_lines_messages(linesim, channel):
 
 
 def test_a_body_over_2_mb_is_refused_with_413(linesim, channel):
-    response = requests.post(linesim.base_url + "/v2/bot/message/push", data=b"x" * (2 * 1024 * 1024 + 1),
-                             headers={"Authorization": f"Bearer {channel['accessToken']}",
-                                      "Content-Type": "application/json"})
+    response = requests.post(
+        linesim.base_url + "/v2/bot/message/push",
+        data=b"x" * (2 * 1024 * 1024 + 1),
+        headers={"Authorization": f"Bearer {channel['accessToken']}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
 
 
 def test_rich_menu_limits_that_the_spec_lacks_are_enforced(api):
-    too_square = RichMenuRequest(size=RichMenuSize(width=1000, height=1000), selected=False, name="m",
-                                 chat_bar_text="Menu", areas=[])
+    too_square = RichMenuRequest(
+        size=RichMenuSize(width=1000, height=1000), selected=False, name="m", chat_bar_text="Menu", areas=[]
+    )
     with pytest.raises(ApiException) as caught:
         api.validate_rich_menu_object(too_square)
-    assert {"message": "aspect ratio (width / height) must be at least 1.45", "property": "size"} in \
-        error_of(caught)["details"]
+    assert {"message": "aspect ratio (width / height) must be at least 1.45", "property": "size"} in error_of(caught)[
+        "details"
+    ]
 
     # The SDK would refuse this locally, so build it without client-side validation.
     long_bar = RichMenuRequest.construct(
-        size=RichMenuSize(width=2500, height=843), selected=False, name="m", chat_bar_text="x" * 15,
-        areas=[RichMenuArea(bounds=RichMenuBounds(x=0, y=0, width=2500, height=843),
-                            action=URIAction(uri="https://example.com"))])
+        size=RichMenuSize(width=2500, height=843),
+        selected=False,
+        name="m",
+        chat_bar_text="x" * 15,
+        areas=[
+            RichMenuArea(
+                bounds=RichMenuBounds(x=0, y=0, width=2500, height=843), action=URIAction(uri="https://example.com")
+            )
+        ],
+    )
     with pytest.raises(ApiException) as caught:
         api.validate_rich_menu_object(long_bar)
-    assert error_of(caught)["details"] == [{"message": "Length must be between 0 and 14",
-                                            "property": "chatBarText"}]
+    assert error_of(caught)["details"] == [{"message": "Length must be between 0 and 14", "property": "chatBarText"}]

@@ -3,8 +3,15 @@
 import re
 
 from linebot.v3 import WebhookParser
-from linebot.v3.webhooks import (CallbackRequest, FollowEvent, ImageMessageContent, MessageEvent,
-                                 PostbackEvent, TextMessageContent, UnfollowEvent)
+from linebot.v3.webhooks import (
+    CallbackRequest,
+    FollowEvent,
+    ImageMessageContent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+)
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
@@ -49,7 +56,7 @@ def test_every_act_as_user_route_produces_an_event_the_sdk_understands(linesim, 
         headers, body = receiver.next()
         kinds += [type(e) for e in parse(channel, headers, body)]
     assert PostbackEvent in kinds and UnfollowEvent in kinds and FollowEvent in kinds
-    assert len(kinds) == 8    # the image set arrives as two events
+    assert len(kinds) == 8  # the image set arrives as two events
 
 
 def test_an_image_a_user_sent_can_be_downloaded_and_unsent_gives_410(linesim, channel, user, blob_api):
