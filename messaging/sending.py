@@ -115,6 +115,10 @@ def deliver(message_pks: list[int], *, client_for, reply_token: str = "", allow_
     if not claimed or not rows:
         return Outcome(rows, "", False, _("Already sent."))
     conversation, client = rows[0].conversation, client_for(rows[0].channel)
+    friend = conversation.friend
+    if friend is not None and not friend.is_following and friend.blocked_at:
+        reason = _("%(name)s has blocked the account; LINE will not deliver messages.") % {"name": friend.name}
+        return _failed(rows, "reply" if reply_token else "push", None, reason)
     payloads = _personalize(rows, conversation, client)
     # Auto-replies hold their event's token alone; staff take the conversation's token (once) from it.
     use_reply = bool(reply_token) and (not allow_push or consume_reply_token(conversation, reply_token))
@@ -126,10 +130,6 @@ def deliver(message_pks: list[int], *, client_for, reply_token: str = "", allow_
                 return _failed(rows, "reply", exc)
     if not allow_push:
         return _failed(rows, "reply", None, _("No fresh reply token."))
-    friend = conversation.friend
-    if friend is not None and not friend.is_following and friend.blocked_at:
-        return _failed(rows, "push", None, _("%(name)s has blocked the account; LINE will not deliver messages.")
-                       % {"name": friend.name})
     try:
         return _done(rows, "push", client.push(conversation.source_id, payloads, retry_key=rows[0].retry_key))
     except LineAPIError as exc:

@@ -274,37 +274,20 @@ def _on_error(batch: DeliveryBatch, campaign: Campaign, exc: LineAPIError) -> st
     return Outcome.FAILED
 
 
-class _Tokens:
-    """Takes rate-limit tokens from the shared limiter a few at a time, for threads of one task."""
-
-    def __init__(self, key: str, remaining: int, chunk: int = 10):
-        self.key, self.remaining, self.chunk = key, remaining, chunk
-        self.local = 0
-        self.lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self.lock:
-            if self.local == 0:
-                n = max(1, min(self.chunk, self.remaining))
-                if not limiter().acquire(self.key, n, timeout=conf.lease_seconds() / 3):
-                    return False
-                self.local = n
-            self.local -= 1
-            self.remaining -= 1
-            return True
-
-
 def _send_pushes(*, batch: DeliveryBatch, campaign: Campaign, client) -> str:
-    """Personalised: one push per friend, each with its own key derived from the batch's stored key."""
+    """Personalised: one push per friend, each with its own key derived from the batch's stored key.
+
+    Rate-limit tokens are taken here, a few at a time, and only HTTP runs in the threads (no database).
+    """
     from messaging.models import Friend
 
     names = dict(Friend.objects.filter(channel=campaign.channel, user_id__in=batch.user_ids)
                  .values_list("user_id", "display_name"))
-    tokens = _Tokens(limiter_key(campaign.channel.channel_id, "push"), len(batch.user_ids))
+    key = limiter_key(campaign.channel.channel_id, "push")
     stop = threading.Event()
 
     def push_one(user_id: str):
-        if stop.is_set() or not tokens.take():
+        if stop.is_set():
             return "retry", None
         try:
             client.push(user_id, personalised(campaign.messages, names.get(user_id) or ""),
@@ -314,12 +297,19 @@ def _send_pushes(*, batch: DeliveryBatch, campaign: Campaign, client) -> str:
         except LineAPIError as exc:
             if exc.kind in ("quota", "auth"):
                 stop.set()
-                return exc.kind, exc
-            return ("retry" if exc.retryable else "failed"), exc
+            return ("retry" if exc.retryable else exc.kind if exc.kind in ("quota", "auth") else "failed"), exc
         return "sent", None
 
+    futures = []
     with ThreadPoolExecutor(max_workers=conf.push_threads()) as pool:
-        results = list(pool.map(push_one, batch.user_ids))
+        for start in range(0, len(batch.user_ids), PUSH_TOKEN_CHUNK):
+            chunk = batch.user_ids[start:start + PUSH_TOKEN_CHUNK]
+            if stop.is_set() or not limiter().acquire(key, len(chunk), timeout=conf.lease_seconds() / 3):
+                stop.set()
+                futures.extend(pool.submit(lambda: ("retry", None)) for _u in chunk)
+                continue
+            futures.extend(pool.submit(push_one, uid) for uid in chunk)
+        results = [f.result() for f in futures]
     kinds = [k for k, _e in results]
     for bad in ("quota", "auth", "retry"):
         if bad in kinds:
@@ -334,6 +324,9 @@ def _send_pushes(*, batch: DeliveryBatch, campaign: Campaign, client) -> str:
     _accept(batch, request_id=None, accepted=kinds.count("sent"), failed=len(failures),
             error={"failures": failures[:20]} if failures else None)
     return Outcome.SENT
+
+
+PUSH_TOKEN_CHUNK = 20
 
 
 def campaign_send_loop(*, campaign_pk: int, budget_seconds: float = 240) -> str:

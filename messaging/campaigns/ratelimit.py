@@ -24,7 +24,7 @@ __all__ = ["DatabaseTokenBucket", "limiter", "limiter_key", "safe_rates"]
 
 def safe_rates(safety: float | None = None) -> dict[str, Rate]:
     factor = conf.rate_safety() if safety is None else safety
-    return {name: Rate(max(1, math.floor(r.count * factor)), r.period) for name, r in RATE_LIMITS.items()}
+    return {name: Rate(max(1, math.floor(r[0] * factor)), r[1]) for name, r in RATE_LIMITS.items()}
 
 
 class DatabaseTokenBucket(TokenBucket):
@@ -39,15 +39,16 @@ class DatabaseTokenBucket(TokenBucket):
         super().__init__(rates, **kwargs)
 
     def _take(self, key: str, cost: int, rate: Rate) -> float:
+        count, period = rate[0], rate[1]  # (requests, per seconds)
         with transaction.atomic():
             row, _ = RateBucket.objects.select_for_update().get_or_create(
-                key=key, defaults={"tokens": float(rate.count), "updated": self._clock()}
+                key=key, defaults={"tokens": float(count), "updated": self._clock()}
             )
             now = self._clock()
-            if rate.windowed:
-                return self._take_window(row, cost, rate, now)
-            per_second = rate.count / rate.period
-            tokens = min(float(rate.count), row.tokens + max(0.0, now - row.updated) * per_second)
+            if period > 1.0:
+                return self._take_window(row, cost, count, period, now)
+            per_second = count / period
+            tokens = min(float(count), row.tokens + max(0.0, now - row.updated) * per_second)
             if tokens >= cost:
                 RateBucket.objects.filter(pk=row.pk).update(tokens=tokens - cost, updated=now)
                 return 0.0
@@ -55,14 +56,14 @@ class DatabaseTokenBucket(TokenBucket):
             return (cost - tokens) / per_second
 
     @staticmethod
-    def _take_window(row: RateBucket, cost: int, rate: Rate, now: float) -> float:
-        stamps = sorted(s for s in row.stamps if s > now - rate.period)
-        if len(stamps) + cost <= rate.count:
+    def _take_window(row: RateBucket, cost: int, count: int, period: float, now: float) -> float:
+        stamps = sorted(s for s in row.stamps if s > now - period)
+        if len(stamps) + cost <= count:
             stamps.extend([now] * cost)
             RateBucket.objects.filter(pk=row.pk).update(stamps=stamps, updated=now)
             return 0.0
-        excess = len(stamps) + cost - rate.count
-        return max(stamps[excess - 1] + rate.period - now, 1e-3)
+        excess = len(stamps) + cost - count
+        return max(stamps[excess - 1] + period - now, 1e-3)
 
 
 @lru_cache(maxsize=1)
