@@ -224,7 +224,7 @@ def test_a_narrowcast_finishes_when_line_reports_it_succeeded(linesim, django_ca
     assert c.state == CampaignState.DONE
 
 
-def test_pausing_stops_sending_and_resuming_finishes_the_rest(linesim):
+def test_pausing_stops_sending_and_resuming_finishes_the_rest(linesim, django_capture_on_commit_callbacks):
     channel = linesim_channel(linesim)
     friends(channel, 1500)
     admin = staff(channel, role=Role.ADMIN)
@@ -235,6 +235,7 @@ def test_pausing_stops_sending_and_resuming_finishes_the_rest(linesim):
     assert delivery.campaign_send_loop(campaign_pk=c.pk, budget_seconds=5) == "paused"
     assert linesim.ledger(channelId=channel.channel_id) == []
 
-    services.campaign_resume(campaign=c, actor=admin)  # eager: the senders run now
+    with django_capture_on_commit_callbacks(execute=True):
+        services.campaign_resume(campaign=c, actor=admin)  # eager: the senders run now
     c.refresh_from_db()
     assert c.state == CampaignState.DONE and c.accepted_count == 1500
