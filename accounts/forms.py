@@ -34,6 +34,7 @@ class ChannelForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.editing = self.instance.pk is not None
+        self.fields["token_mode"].choices = TokenMode.choices  # a radio list has no "empty" option
         if self.editing:
             self.fields["channel_secret"].help_text = _("Stored: %(masked)s. Leave empty to keep it.") % {
                 "masked": self.instance.masked_secret

@@ -61,6 +61,28 @@ def _wait_for(url: str, seconds: float = 30) -> None:
             time.sleep(0.2)
 
 
+DEMO_FRIENDS = [
+    {"displayName": "林美玲", "language": "zh-TW", "statusMessage": "喜歡珍珠奶茶"},
+    {"displayName": "佐藤 花子", "language": "ja", "statusMessage": "よろしくお願いします"},
+    {"displayName": "Somchai P.", "language": "th"},
+]
+
+
+def _demo_friends(sim_url: str, channel_id: str) -> None:
+    """A few simulated LINE users follow the demo account, so the inbox has people to talk to."""
+    base = f"{sim_url}/_sim/channels/{channel_id}/users"
+    with urllib.request.urlopen(base, timeout=5) as response:  # noqa: S310
+        if json.loads(response.read()).get("users"):
+            return
+    for friend in DEMO_FRIENDS:
+        request = urllib.request.Request(
+            base, data=json.dumps(friend).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            user_id = json.loads(response.read())["userId"]
+        _post_json(f"{base}/{user_id}/follow", {})
+
+
 class Supervisor:
     def __init__(self) -> None:
         self.procs: dict[str, subprocess.Popen] = {}
@@ -126,6 +148,8 @@ def main() -> None:
     sup.start("web", [PY, "manage.py", "runserver", f"127.0.0.1:{web_port}", "--noreload"], env)
     sup.start("worker", [PY, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"], env)
     sup.start("beat", [PY, "-m", "celery", "-A", "config", "beat", "-l", "info"], env)
+    _wait_for(f"{web_url}/accounts/login/")
+    _demo_friends(sim_url, creds["channelId"])
     print(f"\n  Console:   {web_url}/\n  Simulator: {sim_url}/_sim/\n  Ctrl-C stops everything.\n", flush=True)
     sup.wait()
 
