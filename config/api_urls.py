@@ -3,8 +3,12 @@
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import ChannelViewSet
+from messaging.api import ConversationViewSet, FriendViewSet, WebhookEventViewSet
 
 router = DefaultRouter()
 router.register("channels", ChannelViewSet, basename="channel")
+router.register("friends", FriendViewSet, basename="friend")
+router.register("conversations", ConversationViewSet, basename="conversation")
+router.register("webhook-events", WebhookEventViewSet, basename="webhook-event")
 
 urlpatterns = router.urls

@@ -220,6 +220,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "renew-channel-tokens": {"task": "accounts.tasks.renew_channel_tokens", "schedule": 60.0},
+    # Messaging: re-queue webhook events a lost task or killed worker left behind; refresh old profiles.
+    "messaging-sweep-webhook-events": {"task": "messaging.tasks.sweep_webhook_events", "schedule": 30.0},
+    "messaging-refresh-profiles": {"task": "messaging.tasks.refresh_profiles", "schedule": 3600.0},
     # Campaigns: every job below is safe to run twice (rows are claimed with conditional UPDATEs).
     "campaigns-start-due": {"task": "messaging.campaigns.tasks.start_due_campaigns", "schedule": 10.0},
     "campaigns-sweep": {"task": "messaging.campaigns.tasks.sweep_deliveries", "schedule": 30.0},
