@@ -63,12 +63,12 @@ def _message_event(sim, channel, user, body, message: dict) -> dict:
 def follow(sim, channel, user, body):
     event = _reply_event(sim, channel, user, {}, "follow")
     event["follow"] = {"isUnblocked": user.has_unfollowed}
-    user.state = "friend"
+    channel.set_state(user, "friend")
     return [event]
 
 
 def unfollow(sim, channel, user, body):
-    user.state, user.has_unfollowed = "blocked", True
+    channel.set_state(user, "blocked")
     return [envelope("unfollow", user_source(user.user_id))]
 
 

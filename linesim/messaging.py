@@ -76,7 +76,7 @@ def recipients_for(kind: str, sim, channel, body: dict, reply) -> tuple[list | N
 
 def undelivered_for(channel, to: list[str]) -> frozenset | None:
     """Registered users who have blocked the account get nothing (LINE still answers 200)."""
-    blocked = channel.blocked()
+    blocked = channel.blocked_ids
     if not blocked:
         return None
     hit = blocked.intersection(to)

@@ -13,7 +13,8 @@ from starlette.responses import HTMLResponse, Response
 
 from .ledger import iso, received_by
 
-MAX_ITEMS = 30
+MAX_ITEMS = 30  # messages per phone
+MAX_PHONES = 40  # phones per channel (benchmarks may register thousands of users)
 
 STYLE = """
 body{font-family:system-ui,sans-serif;background:#eef1f4;margin:0;padding:1rem}
@@ -141,7 +142,10 @@ async def index(request):
     sim = request.app.state.sim
     sections = []
     for channel in sim.channels.values():
-        phones = "".join(phone(sim, channel, u) for u in channel.users.values())
+        users = list(channel.users.values())
+        phones = "".join(phone(sim, channel, u) for u in users[:MAX_PHONES])
+        if len(users) > MAX_PHONES:
+            phones += f"<p>…and {len(users) - MAX_PHONES} more users (see /_sim/channels/…/users).</p>"
         sections.append(
             f"<h2>{escape(channel.display_name)} <small>#{escape(channel.channel_id)} → "
             f"{escape(channel.webhook_url or '(no webhook URL)')}</small> "

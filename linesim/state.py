@@ -81,6 +81,7 @@ class Channel:
     groups: dict[str, Group] = field(default_factory=dict)
     consumption: int = 0  # recipients of accepted push/multicast/broadcast/narrowcast
     short_lived: deque = field(default_factory=deque)
+    blocked_ids: set[str] = field(default_factory=set)  # kept in step by set_state()
 
     def to_json(self) -> dict:
         return {
@@ -99,8 +100,14 @@ class Channel:
         """Who a broadcast reaches: registered users who have not blocked the account."""
         return [u.user_id for u in self.users.values() if u.state != "blocked"]
 
-    def blocked(self) -> set[str]:
-        return {u.user_id for u in self.users.values() if u.state == "blocked"}
+    def set_state(self, user: User, state: str) -> None:
+        """Change a user's friendship state; keeps ``blocked_ids`` (read on every send) in step."""
+        user.state = state
+        if state == "blocked":
+            user.has_unfollowed = True
+            self.blocked_ids.add(user.user_id)
+        else:
+            self.blocked_ids.discard(user.user_id)
 
 
 @dataclass
@@ -207,6 +214,7 @@ class Sim:
         )
         if existing is not None:
             channel.users, channel.groups = existing.users, existing.groups
+            channel.blocked_ids = existing.blocked_ids
             channel.consumption, channel.short_lived = existing.consumption, existing.short_lived
         self.channels[cid] = channel
         self.tokens[channel.access_token] = Token(cid, "long-lived", None)

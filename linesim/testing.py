@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,18 @@ def start_server(*args: str) -> LinesimServer:
     return server
 
 
+def _keep_log_if_it_has_errors(server: LinesimServer) -> None:
+    """A traceback in linesim's log is a simulator bug: keep the log and say where it is."""
+    if not server.log_path or not os.path.exists(server.log_path):
+        return
+    with open(server.log_path, encoding="utf-8", errors="replace") as fh:
+        failed = "Traceback" in fh.read()
+    if failed:
+        warnings.warn(f"linesim logged errors; its log is kept at {server.log_path}", stacklevel=1)
+    else:
+        os.unlink(server.log_path)
+
+
 @pytest.fixture(scope="session")
 def linesim_server():
     server = start_server()
@@ -144,8 +157,7 @@ def linesim_server():
         yield server
     finally:
         server.stop()
-        if server.log_path:
-            os.unlink(server.log_path)
+        _keep_log_if_it_has_errors(server)
 
 
 @pytest.fixture

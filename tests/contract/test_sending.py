@@ -105,3 +105,26 @@ def test_quota_is_enforced_with_lines_monthly_limit_message(linesim, channel, us
 
     assert caught.value.status == 429
     assert "monthly limit" in caught.value.body
+
+
+def test_a_push_to_a_user_who_blocked_is_accepted_but_not_delivered(linesim, channel, user, api):
+    linesim.act(channel["channelId"], user["userId"], "unfollow")
+
+    api.push_message(PushMessageRequest(to=user["userId"], messages=[TextMessage(text="anyone there?")]))
+
+    [send] = linesim.ledger(endpoint="push")
+    assert send["undelivered"] == [user["userId"]]
+    phone = linesim.control("GET", f"/_sim/channels/{channel['channelId']}/users/{user['userId']}/messages")
+    assert phone["messages"] == []
+
+
+def test_the_phone_page_shows_each_user_and_what_they_received(linesim, channel, user, api):
+    import requests
+
+    api.push_message(PushMessageRequest(to=user["userId"], messages=[TextMessage(text="Welcome <b>in</b>")]))
+
+    page = requests.get(linesim.base_url + "/_sim/")
+
+    assert page.status_code == 200
+    assert "Alice" in page.text and user["userId"] in page.text
+    assert "Welcome &lt;b&gt;in&lt;/b&gt;" in page.text
