@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditLog, Channel, Membership, User
+from .services import audit
 
 
 @admin.register(User)
@@ -31,6 +32,29 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # connecting a channel needs LINE verification: use the staff UI or `createchannel`
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.changed_data:
+            changes = {name: str(form.cleaned_data.get(name)) for name in form.changed_data}
+            audit(actor=request.user, action="channel.update", channel=obj, target=obj.name, changes=changes)
+
+    def save_formset(self, request, form, formset, change):
+        """Membership edits made here are audited like those made on the settings page."""
+        instances = formset.save()
+        for membership in formset.new_objects:
+            self._audit_member(request, membership, "member.add", [None, membership.role])
+        for membership, fields in formset.changed_objects:
+            if "role" in fields:
+                self._audit_member(request, membership, "member.role", [None, membership.role])
+        for membership in formset.deleted_objects:
+            self._audit_member(request, membership, "member.remove", [membership.role, None])
+        return instances
+
+    @staticmethod
+    def _audit_member(request, membership, action, roles):
+        audit(actor=request.user, action=action, channel=membership.channel,
+              target=membership.user.get_username(), changes={"role": roles})
 
 
 @admin.register(AuditLog)

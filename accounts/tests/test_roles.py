@@ -147,3 +147,25 @@ def test_the_api_refuses_other_channels_and_anonymous_callers():
     assert api_client_for(user).get(f"/api/v1/channels/{theirs.pk}/").status_code == 404
     assert APIClient().get("/api/v1/channels/").status_code == 401
     assert api_client_for(user).post("/api/v1/channels/", {"name": "x"}, format="json").status_code == 403
+
+
+def test_changes_made_in_the_django_admin_are_audited_too(client):
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    channel = ChannelFactory(name="Before")
+    newcomer = UserFactory()
+    client.force_login(root)
+    url = reverse("admin:accounts_channel_change", args=[channel.pk])
+    data = {
+        "name": "After", "channel_id": channel.channel_id, "token_mode": channel.token_mode,
+        "api_base": channel.api_base, "data_api_base": channel.data_api_base, "time_zone": channel.time_zone,
+        "is_active": "on",
+        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-user": newcomer.pk, "memberships-0-role": Role.SUPPORT, "memberships-0-channel": channel.pk,
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    actions = set(channel.audit_logs.values_list("action", flat=True))
+    assert {"channel.update", "member.add"} <= actions
+    assert Membership.objects.get(user=newcomer).role == Role.SUPPORT

@@ -19,15 +19,15 @@ def test_sign_in_switch_language_and_connect_a_channel(page, live_server, linesi
     page.fill("#id_username", "amy")
     page.fill("#id_password", "s3cret-pass-word")
     page.click("button[type=submit]")
-    page.wait_for_selector("text=Channels")
+    page.wait_for_selector("h1:text-is('Channels')")
 
     page.select_option("#language", "ja")
-    page.wait_for_selector("text=チャネル")
+    page.wait_for_selector("h1:text-is('チャネル')")
     assert page.locator("html").get_attribute("lang") == "ja"
     page.select_option("#language", "en")
-    page.wait_for_selector("text=Connect a channel")
+    page.wait_for_selector("h1:text-is('Channels')")
 
-    page.click("text=Connect a channel")
+    page.click("a:text-is('Connect a channel')")
     page.fill("#id_name", "Browser Shop")
     page.fill("#id_channel_id", channel_id)
     page.fill("#id_channel_secret", "0" * 32)  # a wrong secret first
