@@ -137,7 +137,8 @@ class Ledger:
         if record.endpoint == "narrowcast":
             self.narrowcasts[record.request_id] = record
         if record.retry_key:
-            self.retry_keys.setdefault(record.channel_id, {})[record.retry_key] = record
+            # UUIDs compare case-insensitively; the record keeps the key as the client sent it.
+            self.retry_keys.setdefault(record.channel_id, {})[record.retry_key.lower()] = record
         self.recipients += record.recipients
         self.by_endpoint[record.endpoint] += 1
         self.recipients_by_endpoint[record.endpoint] += record.recipients
@@ -146,6 +147,7 @@ class Ledger:
 
     def accepted_retry(self, channel_id: str, key: str) -> Record | None:
         keys = self.retry_keys.get(channel_id, {})
+        key = key.lower()
         record = keys.get(key)
         if record is not None and time.time() - record.accepted_at > RETRY_KEY_TTL:
             del keys[key]  # LINE forgets keys after 24 hours

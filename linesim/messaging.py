@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import ids
-from .endpoint import RETRY_KEY_HEADER, line_api, read_json, request_id
+from .endpoint import RETRY_KEY_HEADER, line_api, read_json, refuse_accepted_retry, request_id
 from .errors import INVALID_REPLY_TOKEN, MONTHLY_LIMIT, LineError, bad_request, detail
 from .ledger import Record, iso
 from .limits import PUSH_TO, check_aggregation_units, check_messages, check_user_ids
@@ -97,16 +97,21 @@ async def send(request, sim, channel, kind: str) -> JSONResponse:
         reply = sim.take_reply_token(channel, body["replyToken"])
         if reply is None:
             raise LineError(400, INVALID_REPLY_TOKEN)
+    key = request.headers.get(RETRY_KEY_HEADER)
+    if key:
+        # Checked again here, after the last await: a concurrent twin may have been accepted
+        # while this body was being read.
+        refuse_accepted_retry(sim, channel, key)
     to, count = recipients_for(kind, sim, channel, body, reply)
     if kind != "reply":
         check_quota(sim, channel, count)
     sent_ids = None
     if kind in ("reply", "push"):
         sent_ids = tuple(ids.message_number() for _ in body["messages"])
-    key = request.headers.get(RETRY_KEY_HEADER)
+    targets = to if to is not None else ([body["to"]] if kind == "push" else body["to"])
     record = Record(
         request_id=request_id(request),
-        retry_key=key.lower() if key else None,
+        retry_key=key,
         channel_id=channel.channel_id,
         endpoint=kind,
         body=raw,
@@ -114,9 +119,7 @@ async def send(request, sim, channel, kind: str) -> JSONResponse:
         reply_token=body.get("replyToken") if kind == "reply" else None,
         sent_ids=sent_ids,
         recipients=count,
-        undelivered=undelivered_for(
-            channel, to if to is not None else ([body["to"]] if kind == "push" else body["to"])
-        ),
+        undelivered=undelivered_for(channel, targets),
     )
     sim.ledger.accept(record)
     if reply is not None:

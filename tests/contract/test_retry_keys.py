@@ -65,3 +65,20 @@ def test_a_retry_key_on_reply_or_a_non_uuid_key_is_refused(linesim, channel, use
     assert json.loads(on_reply.value.body) == {"message": "X-Line-Retry-Key header is not supported"}
     assert not_uuid.value.status == 400
     assert linesim.ledger() == []
+
+
+def test_concurrent_requests_with_one_key_are_accepted_exactly_once(linesim, channel, user):
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = str(uuid.uuid4())
+    body = {"to": user["userId"], "messages": [{"type": "text", "text": "only once"}]}
+    headers = {"Authorization": f"Bearer {channel['accessToken']}", "X-Line-Retry-Key": key}
+
+    def post(_):
+        return requests.post(linesim.base_url + "/v2/bot/message/push", json=body, headers=headers).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(post, range(8)))
+
+    assert statuses == [200] + [409] * 7
+    assert len(linesim.ledger(endpoint="push")) == 1
