@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, F, Func, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from .models import Conversation, Message
@@ -41,6 +41,20 @@ def _before(field: str, cursor: Cursor) -> Q:
     return Q(**{f"{field}__lte": cursor.at}) & (Q(**{f"{field}__lt": cursor.at}) | Q(pk__lt=cursor.pk))
 
 
+class TextMatches(Func):
+    """`to_tsvector('simple', text) @@ to_tsquery(...)`: the very expression the GIN index covers."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, query: str):
+        super().__init__(expression)
+        self.query = query
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"to_tsvector('simple', {column}) @@ to_tsquery('simple', %s)", [*params, self.query]
+
+
 def search_terms(q: str) -> list[str]:
     return re.findall(r"\w+", q)[:8]
 
@@ -51,10 +65,7 @@ def message_search(qs: QuerySet, q: str) -> QuerySet:
     if not terms:
         return qs.none()
     if connection.vendor == "postgresql":
-        tsquery = " & ".join(f"{t}:*" for t in terms)
-        return qs.extra(
-            where=["to_tsvector('simple', messaging_message.text) @@ to_tsquery('simple', %s)"], params=[tsquery]
-        )
+        return qs.filter(TextMatches(F("text"), " & ".join(f"{t}:*" for t in terms)))
     for term in terms:
         qs = qs.filter(text__icontains=term)
     return qs
