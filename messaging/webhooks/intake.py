@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 from lineapi import signature
@@ -146,10 +146,38 @@ def store(channel, events: list[dict]) -> Accepted:
     now = datetime.now(tz=UTC)
     rows = [_row(channel, event, now) for event in events]
     sources = tuple(dict.fromkeys(row.source_id for row in rows))
-    with transaction.atomic():
-        WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
-        transaction.on_commit(lambda: _enqueue(channel.pk, sources))
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        _insert_postgresql(rows)  # one round trip, committed on return
+        _enqueue(channel.pk, sources)
+    else:
+        with transaction.atomic():
+            WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
+            transaction.on_commit(lambda: _enqueue(channel.pk, sources))
     return Accepted(len(rows), sources)
+
+
+_COLUMNS = (
+    "channel_id", "webhook_event_id", "type", "mode", "source_type", "source_id", "user_id", "timestamp", "payload",
+    "is_redelivery", "status", "attempts", "last_error", "received_at",
+)
+
+
+def _insert_postgresql(rows: list[WebhookEvent]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING in autocommit: the same as bulk_create(ignore_conflicts=True) minus
+    the BEGIN and COMMIT round trips, which are most of a webhook's time on a busy database."""
+    placeholders = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    params: list = []
+    for r in rows:
+        params += [r.channel_id, r.webhook_event_id, r.type, r.mode, r.source_type, r.source_id, r.user_id,
+                   r.timestamp, json.dumps(r.payload, ensure_ascii=False), r.is_redelivery, r.status, 0, "",
+                   r.received_at]
+    sql = (
+        f"INSERT INTO {WebhookEvent._meta.db_table} ({', '.join(_COLUMNS)}) VALUES "
+        + ", ".join([placeholders] * len(rows))
+        + " ON CONFLICT (channel_id, webhook_event_id) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _enqueue(channel_pk: int, sources: tuple[str, ...]) -> None:
