@@ -230,6 +230,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     "campaigns-statistics": {"task": "messaging.campaigns.tasks.pull_statistics", "schedule": 900.0},
 }
 
+# Campaign delivery (messaging/campaigns/conf.py explains each knob).
+CAMPAIGN_LEASE_SECONDS = env.float("CAMPAIGN_LEASE_SECONDS", default=60.0)
+CAMPAIGN_SENDERS = env.int("CAMPAIGN_SENDERS", default=6)
+CAMPAIGN_PUSH_THREADS = env.int("CAMPAIGN_PUSH_THREADS", default=8)
+CAMPAIGN_RATE_SAFETY = env.float("CAMPAIGN_RATE_SAFETY", default=0.97)
+# Public HTTPS base LINE fetches uploaded campaign media from (defaults to PUBLIC_BASE_URL).
+CAMPAIGN_MEDIA_BASE_URL = env("CAMPAIGN_MEDIA_BASE_URL", default="")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

@@ -1,6 +1,4 @@
-from django.urls import path
-
-from accounts.views import section
+from django.urls import include, path
 
 from . import inbox, settings_views, views
 
@@ -24,6 +22,6 @@ urlpatterns = [
     path("ch/<int:channel_pk>/inbox/auto-replies/<int:pk>/delete/", settings_views.auto_reply_delete,
          name="inbox-auto-reply-delete"),
     path("ch/<int:channel_pk>/inbox/greeting/", settings_views.greeting, name="inbox-greeting"),
-    # messaging.campaigns replaces this with include("messaging.campaigns.urls"); keep the name `campaigns`.
-    path("ch/<int:channel_pk>/campaigns/", section("messaging/campaign_list.html"), name="campaigns"),
+    # Campaigns (the list page keeps the URL name `campaigns`).
+    path("", include("messaging.campaigns.urls")),
 ]
