@@ -154,14 +154,26 @@ def wait_http(url: str, proc, timeout=30):
     raise SystemExit(f"server did not start: {url}")
 
 
+# A fixed key: the bench database holds nothing secret, and reruns must read earlier rows.
+BENCH_FERNET_KEY = base64.urlsafe_b64encode(b"line-oa-console-benchmark-key-32").decode()
+
+
+def bench_database(url: str, name: str) -> str:
+    """The URL of a separate database for benchmarks on the same server, created when missing."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
 def app_env(args) -> dict:
     var = Path(tempfile.mkdtemp(prefix="bench-var-"))
-    from cryptography.fernet import Fernet
-
     return {
-        **os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "VAR_DIR": str(var),
+        **os.environ, "DATABASE_URL": bench_database(args.database_url, "bench_line"), "REDIS_URL": args.redis_url, "VAR_DIR": str(var),
         "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(), "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "FIELD_ENCRYPTION_KEY": BENCH_FERNET_KEY, "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING", "PYTHONDONTWRITEBYTECODE": "1",
     }
 
