@@ -64,7 +64,7 @@ def test_verify_reads_channel_and_lifetime_and_keeps_the_token_out_of_logs(
     assert (info.client_id, info.expires_in, info.scope) == ("1234", 100, "P CM")
     assert line.seen[0].query == {"access_token": [token]}
     assert token not in caplog.text
-    assert "access_token=***" in caplog.text  # urllib3's own request-line log, redacted
+    assert "/oauth2/v2.1/verify?access_token=" in caplog.text  # urllib3's request line, value redacted
 
 
 def test_verify_of_an_expired_token_is_a_client_error(line: FakeLine) -> None:
