@@ -220,3 +220,10 @@ def test_the_session_never_retries_on_its_own() -> None:
 def test_an_empty_token_is_refused() -> None:
     with pytest.raises(ValueError):
         LineClient(access_token="")
+
+
+def test_the_client_is_a_context_manager_that_closes_its_own_session(line: FakeLine) -> None:
+    line.on("GET", "/v2/bot/message/quota", Reply(200, {"type": "none"}))
+    with LineClient(access_token=TOKEN, api_base=line.base_url) as c:
+        assert c.get_quota().type == "none"
+    assert "LineClient" in repr(c) and TOKEN not in repr(c)
