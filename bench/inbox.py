@@ -16,7 +16,6 @@ Goals: list and thread p99 under 30 ms, deep page no slower than 1.2x the first.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import sys
@@ -26,8 +25,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-WORDS = ("order size refund delivery coupon hello thanks price shop store open today tomorrow stock "
-         "color red blue green shoes shirt bag return exchange member point card gift").split()
+WORDS = [
+    "order",
+    "size",
+    "refund",
+    "delivery",
+    "coupon",
+    "hello",
+    "thanks",
+    "price",
+    "shop",
+    "store",
+    "open",
+    "today",
+    "tomorrow",
+    "stock",
+    "color",
+    "red",
+    "blue",
+    "green",
+    "shoes",
+    "shirt",
+    "bag",
+    "return",
+    "exchange",
+    "member",
+    "point",
+    "card",
+    "gift",
+]
 
 
 def setup_django(url: str) -> None:
@@ -59,29 +85,97 @@ def load(friends: int, messages: int) -> None:
     from django.db import connection
 
     from accounts.models import Channel
-    from messaging.models import Conversation, Friend, Message
 
     with connection.cursor() as c:
-        c.execute("TRUNCATE messaging_message, messaging_conversation, messaging_friend_tags, messaging_friend, "
-                  "messaging_followevent CASCADE")
+        c.execute(
+            "TRUNCATE messaging_message, messaging_conversation, messaging_friend_tags, messaging_friend, "
+            "messaging_followevent CASCADE"
+        )
         c.execute("DROP INDEX IF EXISTS message_text_search_idx")
     channel, _ = Channel.objects.get_or_create(
-        channel_id="2999000002", defaults={"name": "bench inbox", "channel_secret": "x", "token_mode": "long_lived",
-                                            "access_token": "x", "bot_user_id": "U" + "cd" * 16})
+        channel_id="2999000002",
+        defaults={
+            "name": "bench inbox",
+            "channel_secret": "x",
+            "token_mode": "long_lived",
+            "access_token": "x",
+            "bot_user_id": "U" + "cd" * 16,
+        },
+    )
     start = datetime(2024, 1, 1, tzinfo=UTC)
     raw = connection.connection
     t0 = time.perf_counter()
     with raw.cursor() as cur:
-        copy_rows(cur, "messaging_friend", ["id", "channel_id", "user_id", "display_name", "picture_url", "status_message",
-                                            "language", "is_following", "notes", "created_at", "followed_at", "last_contact_at"],
-                  ((i, channel.pk, f"U{i:032x}", f"Friend {i}", "", "", "zh-TW", True, "", start, start,
-                    start + timedelta(seconds=i)) for i in range(1, friends + 1)))
-        copy_rows(cur, "messaging_conversation",
-                  ["id", "channel_id", "source_type", "source_id", "friend_id", "status", "unread_count",
-                   "last_message_at", "last_message_preview", "last_message_type", "reply_token", "created_at"],
-                  ((i, channel.pk, "user", f"U{i:032x}", i, random.choice(["open", "pending", "resolved"]),
-                    random.choice([0, 0, 0, 1, 2]), start + timedelta(seconds=i * 5), "hello", "text", "", start)
-                   for i in range(1, friends + 1)))
+        copy_rows(
+            cur,
+            "messaging_friend",
+            [
+                "id",
+                "channel_id",
+                "user_id",
+                "display_name",
+                "picture_url",
+                "status_message",
+                "language",
+                "is_following",
+                "notes",
+                "created_at",
+                "followed_at",
+                "last_contact_at",
+            ],
+            (
+                (
+                    i,
+                    channel.pk,
+                    f"U{i:032x}",
+                    f"Friend {i}",
+                    "",
+                    "",
+                    "zh-TW",
+                    True,
+                    "",
+                    start,
+                    start,
+                    start + timedelta(seconds=i),
+                )
+                for i in range(1, friends + 1)
+            ),
+        )
+        copy_rows(
+            cur,
+            "messaging_conversation",
+            [
+                "id",
+                "channel_id",
+                "source_type",
+                "source_id",
+                "friend_id",
+                "status",
+                "unread_count",
+                "last_message_at",
+                "last_message_preview",
+                "last_message_type",
+                "reply_token",
+                "created_at",
+            ],
+            (
+                (
+                    i,
+                    channel.pk,
+                    "user",
+                    f"U{i:032x}",
+                    i,
+                    random.choice(["open", "pending", "resolved"]),
+                    random.choice([0, 0, 0, 1, 2]),
+                    start + timedelta(seconds=i * 5),
+                    "hello",
+                    "text",
+                    "",
+                    start,
+                )
+                for i in range(1, friends + 1)
+            ),
+        )
         deep = 10_050
 
         def message_rows():
@@ -89,14 +183,62 @@ def load(friends: int, messages: int) -> None:
             for n in range(1, messages + 1):
                 conv = 1 if n <= deep else rnd.randint(2, friends)
                 text = " ".join(rnd.choice(WORDS) for _ in range(6)) + f" {n}"
-                yield (n, channel.pk, conv, "in", "text", "friend", "", text, "{}", "",
-                       start + timedelta(seconds=n), "", "received", "", "", 0, "", False, "", "", "", 0, start)
+                yield (
+                    n,
+                    channel.pk,
+                    conv,
+                    "in",
+                    "text",
+                    "friend",
+                    "",
+                    text,
+                    "{}",
+                    "",
+                    start + timedelta(seconds=n),
+                    "",
+                    "received",
+                    "",
+                    "",
+                    0,
+                    "",
+                    False,
+                    "",
+                    "",
+                    "",
+                    0,
+                    start,
+                )
 
-        copy_rows(cur, "messaging_message",
-                  ["id", "channel_id", "conversation_id", "direction", "type", "sender", "sender_user_id", "text",
-                   "payload", "line_message_id", "sent_at", "via", "delivery", "line_request_id", "error", "part",
-                   "quote_token", "is_unsent", "content", "content_type", "content_status", "content_attempts", "created_at"],
-                  message_rows())
+        copy_rows(
+            cur,
+            "messaging_message",
+            [
+                "id",
+                "channel_id",
+                "conversation_id",
+                "direction",
+                "type",
+                "sender",
+                "sender_user_id",
+                "text",
+                "payload",
+                "line_message_id",
+                "sent_at",
+                "via",
+                "delivery",
+                "line_request_id",
+                "error",
+                "part",
+                "quote_token",
+                "is_unsent",
+                "content",
+                "content_type",
+                "content_status",
+                "content_attempts",
+                "created_at",
+            ],
+            message_rows(),
+        )
         for table in ("messaging_friend", "messaging_conversation", "messaging_message"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     raw.commit()
@@ -135,16 +277,29 @@ def measure(runs: int) -> dict:
     deep = selectors.Cursor(deep_row.sent_at, deep_row.pk)
     results = {
         "list": timed(lambda: selectors.conversation_list(channel, filters=filters, user=nobody), runs),
-        "list open": timed(lambda: selectors.conversation_list(
-            channel, filters=selectors.ConversationFilters(status="open"), user=nobody), runs),
+        "list open": timed(
+            lambda: selectors.conversation_list(
+                channel, filters=selectors.ConversationFilters(status="open"), user=nobody
+            ),
+            runs,
+        ),
         "unread": timed(lambda: selectors.unread_total(channel), max(5, runs // 20)),
         "thread": timed(lambda: selectors.thread_page(hot), runs),
         "thread deep": timed(lambda: selectors.thread_page(hot, before=deep), runs),
-        "search": timed(lambda: list(selectors.message_search(
-            Message.objects.filter(channel=channel), random.choice(WORDS) + " " + random.choice(WORDS))
-            .order_by("-sent_at", "-id")[:30]), max(10, runs // 4)),
-        "list search": timed(lambda: selectors.conversation_list(
-            channel, filters=selectors.ConversationFilters(q="refund coupon"), user=nobody), max(10, runs // 4)),
+        "search": timed(
+            lambda: list(
+                selectors.message_search(
+                    Message.objects.filter(channel=channel), random.choice(WORDS) + " " + random.choice(WORDS)
+                ).order_by("-sent_at", "-id")[:30]
+            ),
+            max(10, runs // 4),
+        ),
+        "list search": timed(
+            lambda: selectors.conversation_list(
+                channel, filters=selectors.ConversationFilters(q="refund coupon"), user=nobody
+            ),
+            max(10, runs // 4),
+        ),
     }
     return results
 
@@ -155,7 +310,9 @@ def main():
     parser.add_argument("--messages", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--reuse", action="store_true")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    )
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         raise SystemExit("this benchmark runs on PostgreSQL")
@@ -169,10 +326,12 @@ def main():
     results = measure(args.runs)
     print(f"{'query':14} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for name, values in results.items():
-        print(f"{name:14} {pct(values, .5):8.2f} {pct(values, .95):8.2f} {pct(values, .99):8.2f}")
-    deep_ratio = pct(results["thread deep"], .5) / pct(results["thread"], .5)
-    print(f"RESULT list_p99_ms={pct(results['list'], .99):.2f} thread_p99_ms={pct(results['thread'], .99):.2f} "
-          f"deep_ratio={deep_ratio:.2f} search_p95_ms={pct(results['search'], .95):.2f}")
+        print(f"{name:14} {pct(values, 0.5):8.2f} {pct(values, 0.95):8.2f} {pct(values, 0.99):8.2f}")
+    deep_ratio = pct(results["thread deep"], 0.5) / pct(results["thread"], 0.5)
+    print(
+        f"RESULT list_p99_ms={pct(results['list'], 0.99):.2f} thread_p99_ms={pct(results['thread'], 0.99):.2f} "
+        f"deep_ratio={deep_ratio:.2f} search_p95_ms={pct(results['search'], 0.95):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ CHANNEL_ID = "2999000001"
 SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 BOT = "U" + "ab" * 16
 
-BASELINE = '''
+BASELINE = """
 import os
 from flask import Flask, request, abort
 from linebot.v3.webhook import WebhookParser
@@ -53,7 +53,7 @@ def callback(channel_id):
     except InvalidSignatureError:
         abort(401)
     return "{}"
-'''
+"""
 
 
 def free_port() -> int:
@@ -73,12 +73,18 @@ def make_bodies(count: int, per_post: int, prefix: str) -> list[tuple[bytes, str
         events = []
         for i in range(per_post):
             n = b * per_post + i
-            events.append({
-                "type": "message", "mode": "active", "timestamp": now + n, "webhookEventId": f"{prefix}{n:012d}",
-                "deliveryContext": {"isRedelivery": False}, "replyToken": secrets.token_hex(16),
-                "source": {"type": "user", "userId": "U" + f"{n % 5000:032x}"},
-                "message": {"id": str(10**17 + n), "type": "text", "quoteToken": "q", "text": f"hello {n}"},
-            })
+            events.append(
+                {
+                    "type": "message",
+                    "mode": "active",
+                    "timestamp": now + n,
+                    "webhookEventId": f"{prefix}{n:012d}",
+                    "deliveryContext": {"isRedelivery": False},
+                    "replyToken": secrets.token_hex(16),
+                    "source": {"type": "user", "userId": "U" + f"{n % 5000:032x}"},
+                    "message": {"id": str(10**17 + n), "type": "text", "quoteToken": "q", "text": f"hello {n}"},
+                }
+            )
         body = json.dumps({"destination": BOT, "events": events}, separators=(",", ":")).encode()
         out.append((body, sign(body)))
     return out
@@ -90,18 +96,21 @@ async def closed_loop(url: str, bodies, concurrency: int, seconds: float):
     deadline = time.perf_counter() + seconds
     conn = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=conn) as session:
+
         async def worker():
             nonlocal ok, index
             while time.perf_counter() < deadline and index < len(bodies):
                 body, sig = bodies[index]
                 index += 1
                 t0 = time.perf_counter()
-                async with session.post(url, data=body, headers={"x-line-signature": sig,
-                                                                  "content-type": "application/json"}) as r:
+                async with session.post(
+                    url, data=body, headers={"x-line-signature": sig, "content-type": "application/json"}
+                ) as r:
                     await r.read()
                     if r.status == 200:
                         ok += 1
                 latencies.append(time.perf_counter() - t0)
+
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return ok, time.perf_counter() - start, latencies, index
@@ -112,9 +121,11 @@ async def open_loop(url: str, bodies, rate: float, seconds: float):
     latencies, statuses = [], []
     conn = aiohttp.TCPConnector(limit=1000)
     async with aiohttp.ClientSession(connector=conn) as session:
+
         async def one(body, sig, due):
-            async with session.post(url, data=body, headers={"x-line-signature": sig,
-                                                              "content-type": "application/json"}) as r:
+            async with session.post(
+                url, data=body, headers={"x-line-signature": sig, "content-type": "application/json"}
+            ) as r:
                 await r.read()
                 statuses.append(r.status)
             latencies.append(time.perf_counter() - due)
@@ -171,10 +182,17 @@ def bench_database(url: str, name: str) -> str:
 def app_env(args) -> dict:
     var = Path(tempfile.mkdtemp(prefix="bench-var-"))
     return {
-        **os.environ, "DATABASE_URL": bench_database(args.database_url, "bench_line"), "REDIS_URL": args.redis_url, "VAR_DIR": str(var),
-        "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "FIELD_ENCRYPTION_KEY": BENCH_FERNET_KEY, "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING", "PYTHONDONTWRITEBYTECODE": "1",
+        **os.environ,
+        "DATABASE_URL": bench_database(args.database_url, "bench_line"),
+        "REDIS_URL": args.redis_url,
+        "VAR_DIR": str(var),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEY": BENCH_FERNET_KEY,
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
 
 
@@ -196,22 +214,46 @@ def count_stored(env: dict, prefix: str) -> int:
         "from messaging.models import WebhookEvent;"
         f"print(WebhookEvent.objects.filter(webhook_event_id__startswith='{prefix}').count())"
     )
-    out = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return int(out.strip().splitlines()[-1])
 
 
 def purge(env: dict) -> None:
-    script = ("from config.celery import app\nwith app.connection_for_write() as c: c.default_channel.queue_purge('celery')\n"
-              f"from accounts.models import Channel; Channel.objects.filter(channel_id='{CHANNEL_ID}').delete()")
-    subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=False,
-                   capture_output=True)
+    script = (
+        "from config.celery import app\nwith app.connection_for_write() as c: c.default_channel.queue_purge('celery')\n"
+        f"from accounts.models import Channel; Channel.objects.filter(channel_id='{CHANNEL_ID}').delete()"
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=False, capture_output=True
+    )
 
 
 def gunicorn(app: str, port: int, workers: int, env: dict, cwd: Path):
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", app, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "--backlog", "2048"], cwd=cwd, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            app,
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "2048",
+        ],
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
     )
 
 
@@ -234,14 +276,20 @@ def measure(name, url, args, prefix_base):
         half = make_bodies(int(peak_posts / 2 * args.seconds) + 10, per_post, f"{prefix_base}P{per_post:03d}H")
         open_lat, statuses = asyncio.run(open_loop(url, half, peak_posts / 2, args.seconds))
         rows[per_post] = {
-            "events_per_s": peak_posts * per_post, "peak_p50": pct(lat, .5), "peak_p99": pct(lat, .99),
-            "half_p50": pct(open_lat, .5), "half_p99": pct(open_lat, .99),
+            "events_per_s": peak_posts * per_post,
+            "peak_p50": pct(lat, 0.5),
+            "peak_p99": pct(lat, 0.99),
+            "half_p50": pct(open_lat, 0.5),
+            "half_p99": pct(open_lat, 0.99),
             "ok": ok * per_post + sum(1 for s in statuses if s == 200) * per_post,
             "non200": sum(1 for s in statuses if s != 200),
         }
-        print(f"{name:9} {per_post:>4}/POST  {rows[per_post]['events_per_s']:>9.0f} ev/s  peak p50 "
-              f"{rows[per_post]['peak_p50']:6.1f} ms p99 {rows[per_post]['peak_p99']:6.1f} ms | half load p50 "
-              f"{rows[per_post]['half_p50']:6.1f} ms p99 {rows[per_post]['half_p99']:6.1f} ms", flush=True)
+        print(
+            f"{name:9} {per_post:>4}/POST  {rows[per_post]['events_per_s']:>9.0f} ev/s  peak p50 "
+            f"{rows[per_post]['peak_p50']:6.1f} ms p99 {rows[per_post]['peak_p99']:6.1f} ms | half load p50 "
+            f"{rows[per_post]['half_p50']:6.1f} ms p99 {rows[per_post]['half_p99']:6.1f} ms",
+            flush=True,
+        )
     return rows
 
 
@@ -251,7 +299,9 @@ def main():
     parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 2)))
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--max-posts", type=int, default=60000, help="pre-built bodies per phase")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
@@ -282,13 +332,17 @@ def main():
     stored = count_stored(env, f"B{run_id}")
     answered = sum(r["ok"] for r in results["ours"].values())
     purge(env)
-    print(f"durability: {answered} events answered 200 (after warm-up), {stored} stored in this run "
-          f"(warm-up included); every 200 durable: {stored >= answered}")
+    print(
+        f"durability: {answered} events answered 200 (after warm-up), {stored} stored in this run "
+        f"(warm-up included); every 200 durable: {stored >= answered}"
+    )
     ours100, base100 = results["ours"][100]["events_per_s"], results["baseline"][100]["events_per_s"]
     ours1, base1 = results["ours"][1]["events_per_s"], results["baseline"][1]["events_per_s"]
     print(f"ratio at 1 event/POST: {ours1 / base1:.2f}   at 100 events/POST: {ours100 / base100:.2f}")
-    print(f"RESULT events_per_s={ours100:.0f} baseline_events_per_s={base100:.0f} ratio={ours100 / base100:.2f} "
-          f"p99_ms={results['ours'][1]['half_p99']:.1f}")
+    print(
+        f"RESULT events_per_s={ours100:.0f} baseline_events_per_s={base100:.0f} ratio={ours100 / base100:.2f} "
+        f"p99_ms={results['ours'][1]['half_p99']:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,19 @@
 from django.contrib import admin, messages
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from .models import AutoReplyRule, Conversation, FollowEvent, Friend, Greeting, Group, Message, SavedReply, Tag, WebhookEvent
+from .models import (
+    AutoReplyRule,
+    Conversation,
+    FollowEvent,
+    Friend,
+    Greeting,
+    Group,
+    Message,
+    SavedReply,
+    Tag,
+    WebhookEvent,
+)
 from .webhooks import processing
 
 

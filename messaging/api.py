@@ -26,9 +26,23 @@ class FriendSerializer(serializers.ModelSerializer):
     class Meta:
         model = Friend
         fields = [
-            "id", "channel", "user_id", "display_name", "picture_url", "status_message", "language", "is_following",
-            "followed_at", "blocked_at", "unblocked_at", "first_contact_at", "last_contact_at", "tags", "notes",
-            "profile_fetched_at", "created_at",
+            "id",
+            "channel",
+            "user_id",
+            "display_name",
+            "picture_url",
+            "status_message",
+            "language",
+            "is_following",
+            "followed_at",
+            "blocked_at",
+            "unblocked_at",
+            "first_contact_at",
+            "last_contact_at",
+            "tags",
+            "notes",
+            "profile_fetched_at",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -45,8 +59,17 @@ class ConversationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Conversation
         fields = [
-            "id", "channel", "source_type", "source_id", "friend", "status", "assignee", "unread_count",
-            "last_message_at", "last_message_preview", "last_message_type",
+            "id",
+            "channel",
+            "source_type",
+            "source_id",
+            "friend",
+            "status",
+            "assignee",
+            "unread_count",
+            "last_message_at",
+            "last_message_preview",
+            "last_message_type",
         ]
         read_only_fields = fields
 
@@ -57,9 +80,26 @@ class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
         fields = [
-            "id", "conversation", "direction", "type", "sender", "sender_user_id", "staff", "text", "payload",
-            "line_message_id", "sent_at", "via", "delivery", "line_request_id", "error", "is_unsent", "edited_at",
-            "content_type", "content_size", "content_status",
+            "id",
+            "conversation",
+            "direction",
+            "type",
+            "sender",
+            "sender_user_id",
+            "staff",
+            "text",
+            "payload",
+            "line_message_id",
+            "sent_at",
+            "via",
+            "delivery",
+            "line_request_id",
+            "error",
+            "is_unsent",
+            "edited_at",
+            "content_type",
+            "content_size",
+            "content_status",
         ]
         read_only_fields = fields
 
@@ -82,8 +122,22 @@ class WebhookEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookEvent
         fields = [
-            "id", "channel", "webhook_event_id", "type", "mode", "source_type", "source_id", "user_id", "timestamp",
-            "payload", "is_redelivery", "status", "attempts", "last_error", "next_attempt_at", "processed_at",
+            "id",
+            "channel",
+            "webhook_event_id",
+            "type",
+            "mode",
+            "source_type",
+            "source_id",
+            "user_id",
+            "timestamp",
+            "payload",
+            "is_redelivery",
+            "status",
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+            "processed_at",
             "received_at",
         ]
         read_only_fields = fields
@@ -176,11 +230,17 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         body = SendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         outcome = sending.send_from_inbox(
-            conversation=conversation, messages=body.validated_data["messages"], staff=request.user,
+            conversation=conversation,
+            messages=body.validated_data["messages"],
+            staff=request.user,
             client_for=line_client,
         )
-        data = {"via": outcome.via, "sent": outcome.ok, "error": outcome.error,
-                "messages": MessageSerializer(outcome.messages, many=True).data}
+        data = {
+            "via": outcome.via,
+            "sent": outcome.ok,
+            "error": outcome.error,
+            "messages": MessageSerializer(outcome.messages, many=True).data,
+        }
         return Response(data, status=status.HTTP_201_CREATED if outcome.ok else status.HTTP_502_BAD_GATEWAY)
 
 
@@ -207,5 +267,6 @@ class WebhookEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         event = self.get_object()
         _require(request, event.channel, Perm.MANAGE_CHANNEL)
         processing.rerun(event)
-        return Response(WebhookEventSerializer(get_object_or_404(WebhookEvent, pk=event.pk)).data,
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(
+            WebhookEventSerializer(get_object_or_404(WebhookEvent, pk=event.pk)).data, status=status.HTTP_202_ACCEPTED
+        )

@@ -48,8 +48,11 @@ def reply_if_matched(*, conversation: Conversation, text: str, reply_token: str,
     if rule is None:
         return False
     return _queue(
-        conversation=conversation, messages=rule.messages, sender=Message.Sender.AUTO_REPLY,
-        reply_token=reply_token, event=event,
+        conversation=conversation,
+        messages=rule.messages,
+        sender=Message.Sender.AUTO_REPLY,
+        reply_token=reply_token,
+        event=event,
     )
 
 
@@ -58,6 +61,9 @@ def greet(*, conversation: Conversation, reply_token: str, unblocked: bool, even
     if greeting is None or not greeting.messages or (unblocked and not greeting.on_unblock):
         return False
     return _queue(
-        conversation=conversation, messages=greeting.messages, sender=Message.Sender.GREETING,
-        reply_token=reply_token, event=event,
+        conversation=conversation,
+        messages=greeting.messages,
+        sender=Message.Sender.GREETING,
+        reply_token=reply_token,
+        event=event,
     )

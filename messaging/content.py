@@ -68,7 +68,9 @@ def archive(message_pk: int, *, client_for) -> str:
 
 def _filename(message: Message, content_type: str) -> str:
     if message.type == "file" and message.payload.get("fileName"):
-        suffix = "." + str(message.payload["fileName"]).rsplit(".", 1)[-1][:10] if "." in message.payload["fileName"] else ""
+        suffix = (
+            "." + str(message.payload["fileName"]).rsplit(".", 1)[-1][:10] if "." in message.payload["fileName"] else ""
+        )
     else:
         suffix = mimetypes.guess_extension(content_type) or ""
     return f"{message.line_message_id}{suffix}"
@@ -106,7 +108,13 @@ def message_unsend(*, channel, line_message_id: str) -> Message | None:
         name = message.content.name
         transaction.on_commit(lambda: message.content.storage.delete(name))
     Message.objects.filter(pk=message.pk).update(
-        is_unsent=True, text="", payload=stub, quote_token="", content="", content_type="", content_size=None,
+        is_unsent=True,
+        text="",
+        payload=stub,
+        quote_token="",
+        content="",
+        content_type="",
+        content_size=None,
         content_status=Message.ContentStatus.GONE if message.content_status else "",
     )
     # The raw events carry the text too (the message and any edits of it).

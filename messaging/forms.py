@@ -18,7 +18,9 @@ IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png"}
 
 
 class ReplyForm(forms.Form):
-    text = forms.CharField(label=_("Message"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(
+        label=_("Message"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     sticker = forms.ChoiceField(label=_("Sticker"), choices=[("", _("No sticker"))] + STICKERS, required=False)
     image = forms.ImageField(label=_("Image"), required=False, help_text=_("JPEG or PNG, at most 10 MB."))
 
@@ -53,10 +55,18 @@ class TagForm(forms.Form):
 
 class AutoReplyRuleForm(forms.ModelForm):
     text1 = forms.CharField(label=_("Message 1"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
-    text2 = forms.CharField(label=_("Message 2"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    text3 = forms.CharField(label=_("Message 3"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    text4 = forms.CharField(label=_("Message 4"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    text5 = forms.CharField(label=_("Message 5"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    text2 = forms.CharField(
+        label=_("Message 2"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    text3 = forms.CharField(
+        label=_("Message 3"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    text4 = forms.CharField(
+        label=_("Message 4"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    text5 = forms.CharField(
+        label=_("Message 5"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     class Meta:
         model = AutoReplyRule
@@ -91,6 +101,9 @@ class GreetingForm(forms.Form):
     is_active = forms.BooleanField(label=_("Send a greeting when someone adds the account"), required=False)
     on_unblock = forms.BooleanField(label=_("Also when someone unblocks the account"), required=False)
     text = forms.CharField(
-        label=_("Greeting"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Greeting"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("{name} becomes the friend's LINE name."),
     )

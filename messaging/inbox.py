@@ -23,7 +23,7 @@ from accounts.models import Membership
 from accounts.permissions import Perm, role_allows
 from accounts.services import line_client
 
-from . import selectors, services, sending
+from . import selectors, sending, services
 from .forms import IMAGE_TYPES, NoteForm, ReplyForm, StatusForm, TagForm
 from .models import Conversation, Message, SavedReply, Tag
 
@@ -33,8 +33,11 @@ POLL_SECONDS = 3
 def _filters(request) -> selectors.ConversationFilters:
     g = request.GET
     return selectors.ConversationFilters(
-        status=g.get("status", ""), assignee=g.get("assignee", ""), tag=g.get("tag", ""),
-        unread=g.get("unread") == "1", q=g.get("q", "").strip()[:200],
+        status=g.get("status", ""),
+        assignee=g.get("assignee", ""),
+        tag=g.get("tag", ""),
+        unread=g.get("unread") == "1",
+        q=g.get("q", "").strip()[:200],
     )
 
 
@@ -45,8 +48,12 @@ def _list_context(request, channel) -> dict:
     query = request.GET.copy()
     query.pop("cursor", None)
     return {
-        "conversations": conversations, "next_cursor": nxt, "filters": filters, "query": query.urlencode(),
-        "unread_total": selectors.unread_total(channel), "poll_seconds": POLL_SECONDS,
+        "conversations": conversations,
+        "next_cursor": nxt,
+        "filters": filters,
+        "query": query.urlencode(),
+        "unread_total": selectors.unread_total(channel),
+        "poll_seconds": POLL_SECONDS,
     }
 
 
@@ -71,7 +78,9 @@ def inbox(request, channel):
 @channel_view(Perm.VIEW)
 def conversation_list(request, channel):
     """The list alone: polled by htmx for live updates, and its "more" link."""
-    template = "messaging/_conversation_items.html" if request.GET.get("cursor") else "messaging/_conversation_list.html"
+    template = (
+        "messaging/_conversation_items.html" if request.GET.get("cursor") else "messaging/_conversation_list.html"
+    )
     return render(request, template, {"channel": channel, **_list_context(request, channel)})
 
 
@@ -82,9 +91,12 @@ def _conversation(channel, pk) -> Conversation:
 def _thread_context(request, channel, conversation) -> dict:
     page, older = selectors.thread_page(conversation)
     return {
-        "conversation": conversation, "thread": page, "older_cursor": older,
+        "conversation": conversation,
+        "thread": page,
+        "older_cursor": older,
         "last_pk": max((m.pk for m in page), default=0),
-        "reply_form": ReplyForm(), "note_form": NoteForm(),
+        "reply_form": ReplyForm(),
+        "note_form": NoteForm(),
         "saved_replies": SavedReply.objects.filter(channel=channel),
         "friend_tags": list(conversation.friend.tags.all()) if conversation.friend else [],
         "reply_token_fresh": bool(services.reply_token_if_fresh(conversation)),
@@ -109,9 +121,16 @@ def thread_older(request, channel, pk: int):
     if before is None:
         raise Http404
     page, older = selectors.thread_page(conversation, before=before)
-    return render(request, "messaging/_messages_older.html", {
-        "channel": channel, "conversation": conversation, "thread": page, "older_cursor": older,
-    })
+    return render(
+        request,
+        "messaging/_messages_older.html",
+        {
+            "channel": channel,
+            "conversation": conversation,
+            "thread": page,
+            "older_cursor": older,
+        },
+    )
 
 
 @require_GET
@@ -123,10 +142,17 @@ def thread_poll(request, channel, pk: int):
     new = selectors.thread_changed_since(conversation, after)
     if new:
         services.conversation_mark_read(conversation=conversation)
-    return render(request, "messaging/_messages_new.html", {
-        "channel": channel, "conversation": conversation, "thread": new,
-        "last_pk": max([after] + [m.pk for m in new]), "poll_seconds": POLL_SECONDS,
-    })
+    return render(
+        request,
+        "messaging/_messages_new.html",
+        {
+            "channel": channel,
+            "conversation": conversation,
+            "thread": new,
+            "last_pk": max([after] + [m.pk for m in new]),
+            "poll_seconds": POLL_SECONDS,
+        },
+    )
 
 
 def _require_reply(request):
@@ -172,7 +198,9 @@ def reply(request, channel, pk: int):
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         outcome = sending.send_from_inbox(
-            conversation=conversation, messages=_reply_messages(request, form), staff=request.user,
+            conversation=conversation,
+            messages=_reply_messages(request, form),
+            staff=request.user,
             client_for=line_client,
         )
         (flash.success if outcome.ok else flash.error)(request, outcome_text(outcome))
@@ -214,7 +242,9 @@ def set_status(request, channel, pk: int):
     conversation = _conversation(channel, pk)
     form = StatusForm(request.POST)
     if form.is_valid():
-        services.conversation_set_status(conversation=conversation, status=form.cleaned_data["status"], actor=request.user)
+        services.conversation_set_status(
+            conversation=conversation, status=form.cleaned_data["status"], actor=request.user
+        )
     return _back(channel, conversation)
 
 
@@ -242,7 +272,9 @@ def media(request, channel, message_pk: int):
     download = message.type == "file"
     filename = message.payload.get("fileName") if download else None
     return FileResponse(
-        message.content.open("rb"), as_attachment=download, filename=filename or message.content.name.rsplit("/", 1)[-1],
+        message.content.open("rb"),
+        as_attachment=download,
+        filename=filename or message.content.name.rsplit("/", 1)[-1],
         content_type=message.content_type or None,
     )
 

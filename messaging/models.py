@@ -89,6 +89,9 @@ class FollowEvent(models.Model):
         verbose_name = _("follow event")
         verbose_name_plural = _("follow history")
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
 
 class Group(models.Model):
     """A LINE group or multi-person room the bot is (or was) in."""
@@ -130,6 +133,9 @@ class GroupMember(models.Model):
         constraints = [models.UniqueConstraint(fields=["group", "user_id"], name="group_member_unique")]
         verbose_name = _("group member")
         verbose_name_plural = _("group members")
+
+    def __str__(self) -> str:
+        return self.display_name or self.user_id
 
 
 class WebhookEvent(models.Model):
@@ -208,9 +214,7 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["channel", "source_id"], name="conversation_unique_per_channel")
-        ]
+        constraints = [models.UniqueConstraint(fields=["channel", "source_id"], name="conversation_unique_per_channel")]
         indexes = [
             models.Index(fields=["channel", "-last_message_at", "-id"], name="conversation_list_idx"),
             models.Index(fields=["channel", "status", "-last_message_at", "-id"], name="conversation_status_idx"),
@@ -366,6 +370,9 @@ class Greeting(models.Model):
     class Meta:
         verbose_name = _("greeting")
         verbose_name_plural = _("greetings")
+
+    def __str__(self) -> str:
+        return str(_("Greeting"))
 
 
 class SavedReply(models.Model):

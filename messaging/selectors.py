@@ -128,5 +128,7 @@ def thread_page(conversation, *, before: Cursor | None = None, size=PAGE_SIZE):
 def thread_changed_since(conversation, since_pk: int) -> list[Message]:
     """Rows created after the newest one the page shows (a late message can carry an older time)."""
     return list(
-        Message.objects.filter(conversation=conversation, pk__gt=since_pk).select_related("staff").order_by("sent_at", "id")
+        Message.objects.filter(conversation=conversation, pk__gt=since_pk)
+        .select_related("staff")
+        .order_by("sent_at", "id")
     )

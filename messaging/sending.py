@@ -111,7 +111,9 @@ def deliver(message_pks: list[int], *, client_for, reply_token: str = "", allow_
     claimed = Message.objects.filter(pk__in=message_pks, delivery=Message.Delivery.PENDING).update(
         delivery=Message.Delivery.SENDING
     )
-    rows = list(Message.objects.filter(pk__in=message_pks).select_related("conversation__friend", "channel").order_by("part"))
+    rows = list(
+        Message.objects.filter(pk__in=message_pks).select_related("conversation__friend", "channel").order_by("part")
+    )
     if not claimed or not rows:
         return Outcome(rows, "", False, _("Already sent."))
     conversation, client = rows[0].conversation, client_for(rows[0].channel)

@@ -198,18 +198,18 @@ def conversation_bump(
 
 def reply_token_if_fresh(conversation: Conversation, *, now=None) -> str:
     now = now or timezone.now()
-    if conversation.reply_token and conversation.reply_token_received_at:
-        if now - conversation.reply_token_received_at < REPLY_TOKEN_TTL:
-            return conversation.reply_token
+    received = conversation.reply_token_received_at
+    if conversation.reply_token and received and now - received < REPLY_TOKEN_TTL:
+        return conversation.reply_token
     return ""
 
 
 def consume_reply_token(conversation: Conversation, token: str) -> bool:
     """Take the conversation's reply token for one send; False when someone else already used it."""
     return bool(
-        Conversation.objects.filter(pk=conversation.pk, reply_token=token).exclude(reply_token="").update(
-            reply_token=""
-        )
+        Conversation.objects.filter(pk=conversation.pk, reply_token=token)
+        .exclude(reply_token="")
+        .update(reply_token="")
     )
 
 

@@ -19,8 +19,11 @@ urlpatterns = [
     path("ch/<int:channel_pk>/inbox/auto-replies/", settings_views.auto_replies, name="inbox-auto-replies"),
     path("ch/<int:channel_pk>/inbox/auto-replies/new/", settings_views.auto_reply_edit, name="inbox-auto-reply-new"),
     path("ch/<int:channel_pk>/inbox/auto-replies/<int:pk>/", settings_views.auto_reply_edit, name="inbox-auto-reply"),
-    path("ch/<int:channel_pk>/inbox/auto-replies/<int:pk>/delete/", settings_views.auto_reply_delete,
-         name="inbox-auto-reply-delete"),
+    path(
+        "ch/<int:channel_pk>/inbox/auto-replies/<int:pk>/delete/",
+        settings_views.auto_reply_delete,
+        name="inbox-auto-reply-delete",
+    ),
     path("ch/<int:channel_pk>/inbox/greeting/", settings_views.greeting, name="inbox-greeting"),
     # Campaigns (the list page keeps the URL name `campaigns`).
     path("", include("messaging.campaigns.urls")),

@@ -4,25 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0002_message_search_index'),
+        ("messaging", "0002_message_search_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='conversation',
-            name='last_message_type',
+            model_name="conversation",
+            name="last_message_type",
             field=models.CharField(blank=True, max_length=24),
         ),
         migrations.AddField(
-            model_name='message',
-            name='retry_key',
+            model_name="message",
+            name="retry_key",
             field=models.UUIDField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='message',
-            name='delivery',
-            field=models.CharField(choices=[('received', 'Received'), ('pending', 'Waiting to send'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='received', max_length=10, verbose_name='delivery'),
+            model_name="message",
+            name="delivery",
+            field=models.CharField(
+                choices=[
+                    ("received", "Received"),
+                    ("pending", "Waiting to send"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                ],
+                default="received",
+                max_length=10,
+                verbose_name="delivery",
+            ),
         ),
     ]

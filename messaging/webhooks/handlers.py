@@ -6,8 +6,8 @@ leaves slow work (profiles, content downloads, sends) to tasks enqueued with del
 
 from __future__ import annotations
 
-from ..models import Conversation, Friend, Message, WebhookEvent
 from .. import autoreplies, content, services
+from ..models import Conversation, Friend, Message, WebhookEvent
 from .registry import register
 
 MEDIA_TYPES = {"image", "video", "audio", "file"}
@@ -29,7 +29,9 @@ def _context(event: WebhookEvent, *, contact: bool = True) -> tuple[Conversation
         )
         return services.conversation_for_group(group), None
     if event.user_id:
-        friend = services.friend_touch(channel=event.channel, user_id=event.user_id, at=event.timestamp, contact=contact)
+        friend = services.friend_touch(
+            channel=event.channel, user_id=event.user_id, at=event.timestamp, contact=contact
+        )
         return services.conversation_for_friend(friend), friend
     return None, None
 
@@ -102,9 +104,14 @@ def on_message(event: WebhookEvent) -> None:
         content.message_unsend(channel=event.channel, line_message_id=line_id)
         return
     token = _reply_token(event)
-    if token and friend is not None and kind == "text":
-        if autoreplies.reply_if_matched(conversation=conversation, text=message.text, reply_token=token, event=event):
-            token = ""
+    answered = (
+        token
+        and friend is not None
+        and kind == "text"
+        and autoreplies.reply_if_matched(conversation=conversation, text=message.text, reply_token=token, event=event)
+    )
+    if answered:
+        token = ""  # the auto-reply used it
     services.conversation_bump(
         conversation=conversation, message=message, unread=True, reply_token=token, received_at=event.received_at
     )
@@ -140,7 +147,11 @@ def on_follow(event: WebhookEvent) -> None:
     changed = services.friend_record_follow(friend=friend, kind=kind, at=event.timestamp, webhook_event=event)
     token = _reply_token(event)
     line = _system_line(event, conversation, "unblocked" if unblocked else "follow", event.payload.get("follow"))
-    if changed and token and autoreplies.greet(conversation=conversation, reply_token=token, unblocked=unblocked, event=event):
+    if (
+        changed
+        and token
+        and autoreplies.greet(conversation=conversation, reply_token=token, unblocked=unblocked, event=event)
+    ):
         services.consume_reply_token(conversation, token)
     return line
 

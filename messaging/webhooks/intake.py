@@ -157,8 +157,20 @@ def store(channel, events: list[dict]) -> Accepted:
 
 
 _COLUMNS = (
-    "channel_id", "webhook_event_id", "type", "mode", "source_type", "source_id", "user_id", "timestamp", "payload",
-    "is_redelivery", "status", "attempts", "last_error", "received_at",
+    "channel_id",
+    "webhook_event_id",
+    "type",
+    "mode",
+    "source_type",
+    "source_id",
+    "user_id",
+    "timestamp",
+    "payload",
+    "is_redelivery",
+    "status",
+    "attempts",
+    "last_error",
+    "received_at",
 )
 
 
@@ -168,14 +180,25 @@ def _insert_postgresql(rows: list[WebhookEvent]) -> None:
     placeholders = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
     params: list = []
     for r in rows:
-        params += [r.channel_id, r.webhook_event_id, r.type, r.mode, r.source_type, r.source_id, r.user_id,
-                   r.timestamp, json.dumps(r.payload, ensure_ascii=False), r.is_redelivery, r.status, 0, "",
-                   r.received_at]
-    sql = (
-        f"INSERT INTO {WebhookEvent._meta.db_table} ({', '.join(_COLUMNS)}) VALUES "
-        + ", ".join([placeholders] * len(rows))
-        + " ON CONFLICT (channel_id, webhook_event_id) DO NOTHING"
-    )
+        params += [
+            r.channel_id,
+            r.webhook_event_id,
+            r.type,
+            r.mode,
+            r.source_type,
+            r.source_id,
+            r.user_id,
+            r.timestamp,
+            json.dumps(r.payload, ensure_ascii=False),
+            r.is_redelivery,
+            r.status,
+            0,
+            "",
+            r.received_at,
+        ]
+    # Only our own table and column names are interpolated; every value is a bound parameter.
+    head = f"INSERT INTO {WebhookEvent._meta.db_table} ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608
+    sql = head + ", ".join([placeholders] * len(rows)) + " ON CONFLICT (channel_id, webhook_event_id) DO NOTHING"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

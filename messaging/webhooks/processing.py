@@ -39,7 +39,9 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _due(now) -> Q:
-    return Q(status=Status.PENDING, attempts__lt=MAX_ATTEMPTS) | Q(status=Status.FAILED, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS)
+    return Q(status=Status.PENDING, attempts__lt=MAX_ATTEMPTS) | Q(
+        status=Status.FAILED, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS
+    )
 
 
 def claim_next(channel_pk: int, source_id: str) -> WebhookEvent | None:
@@ -52,9 +54,8 @@ def claim_next(channel_pk: int, source_id: str) -> WebhookEvent | None:
     )
     for pk in candidates:
         lease = now + LEASE
-        taken = (
-            WebhookEvent.objects.filter(_due(now), pk=pk)
-            .update(status=Status.PROCESSING, locked_until=lease, attempts=F("attempts") + 1)
+        taken = WebhookEvent.objects.filter(_due(now), pk=pk).update(
+            status=Status.PROCESSING, locked_until=lease, attempts=F("attempts") + 1
         )
         if taken:
             return WebhookEvent.objects.select_related("channel").get(pk=pk)
@@ -110,13 +111,10 @@ def sweep(*, now=None) -> list[tuple[int, str]]:
     lost = "The worker processing this event stopped before finishing."
     expired.filter(attempts__lt=MAX_ATTEMPTS).update(status=Status.PENDING, last_error=lost, locked_until=None)
     expired.update(status=Status.FAILED, last_error=lost, locked_until=None)  # it keeps killing workers
-    due = (
-        Q(status=Status.PENDING, received_at__lt=now - PENDING_GRACE)
-        | Q(status=Status.FAILED, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS)
+    due = Q(status=Status.PENDING, received_at__lt=now - PENDING_GRACE) | Q(
+        status=Status.FAILED, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS
     )
-    return list(
-        WebhookEvent.objects.filter(due).values_list("channel_id", "source_id").distinct().order_by()[:1000]
-    )
+    return list(WebhookEvent.objects.filter(due).values_list("channel_id", "source_id").distinct().order_by()[:1000])
 
 
 @transaction.atomic

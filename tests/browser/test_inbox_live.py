@@ -12,13 +12,20 @@ from messaging.models import Message
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_friend_follows_writes_and_sends_an_image_and_the_agent_replies_live(page, live_server, linesim, django_user_model):
+def test_a_friend_follows_writes_and_sends_an_image_and_the_agent_replies_live(
+    page, live_server, linesim, django_user_model
+):
     django_user_model.objects.create_superuser("sam", "sam@example.com", "s3cret-pass-word")
     channel_id, secret, token = "2000555001", secrets.token_hex(16), secrets.token_urlsafe(40)
     registered = linesim.register_channel(channel_id, secret, token, f"{live_server.url}/webhooks/line/{channel_id}/")
     channel = Channel.objects.create(
-        name="Live Shop", channel_id=channel_id, channel_secret=secret, token_mode=TokenMode.LONG_LIVED,
-        access_token=token, bot_user_id=registered["botUserId"], api_base=linesim.base_url,
+        name="Live Shop",
+        channel_id=channel_id,
+        channel_secret=secret,
+        token_mode=TokenMode.LONG_LIVED,
+        access_token=token,
+        bot_user_id=registered["botUserId"],
+        api_base=linesim.base_url,
         data_api_base=linesim.base_url,
     )
     user_id = linesim.add_user(channel_id, "Mei Lin", language="zh-TW")["userId"]

@@ -57,7 +57,9 @@ def url(name, channel, *args):
     return reverse(name, args=[channel.pk, *args])
 
 
-def test_the_inbox_lists_conversations_newest_first_with_unread_counts_and_previews(agent_client, channel, line, arrive):
+def test_the_inbox_lists_conversations_newest_first_with_unread_counts_and_previews(
+    agent_client, channel, line, arrive
+):
     arrive("message_text", "message_group_text")
 
     page = agent_client.get(url("inbox", channel)).content.decode()
@@ -68,9 +70,22 @@ def test_the_inbox_lists_conversations_newest_first_with_unread_counts_and_previ
 
 
 def test_every_kind_of_message_shows_in_the_thread(agent_client, channel, line, arrive):
-    arrive("follow", "message_text", "message_image", "message_video", "message_audio", "message_file",
-           "message_location", "message_sticker", "postback_datetime", "postback_richmenu_switch", "beacon",
-           "video_play_complete", "membership", "account_link")
+    arrive(
+        "follow",
+        "message_text",
+        "message_image",
+        "message_video",
+        "message_audio",
+        "message_file",
+        "message_location",
+        "message_sticker",
+        "postback_datetime",
+        "postback_richmenu_switch",
+        "beacon",
+        "video_play_complete",
+        "membership",
+        "account_link",
+    )
     conversation = Conversation.objects.get(source_id=fx.USER_ID)
 
     page = agent_client.get(url("inbox-conversation", channel, conversation.pk)).content.decode()
@@ -119,9 +134,16 @@ def test_a_reply_within_the_minute_uses_the_reply_token_and_says_so(agent_client
 
     assert "Sent with the reply token (free)." in response.content.decode()
     [(kind, token, messages)] = line.sent("reply")
-    assert token == fx.events("message_text")[0]["replyToken"] and messages == [{"type": "text", "text": "We are on it!"}]
+    assert token == fx.events("message_text")[0]["replyToken"] and messages == [
+        {"type": "text", "text": "We are on it!"}
+    ]
     sent = Message.objects.get(direction="out")
-    assert (sent.via, sent.delivery, sent.staff.username, sent.line_request_id) == ("reply", "sent", "agent", "req-reply")
+    assert (sent.via, sent.delivery, sent.staff.username, sent.line_request_id) == (
+        "reply",
+        "sent",
+        "agent",
+        "req-reply",
+    )
 
 
 def test_a_later_reply_is_pushed_and_says_so(agent_client, channel, line, arrive):
@@ -129,7 +151,9 @@ def test_a_later_reply_is_pushed_and_says_so(agent_client, channel, line, arrive
     conversation = Conversation.objects.get()
     Conversation.objects.update(reply_token_received_at=timezone.now() - timedelta(minutes=2))
 
-    response = agent_client.post(url("inbox-reply", channel, conversation.pk), {"text": "Sorry for the wait", "sticker": "446:1988"}, follow=True)
+    response = agent_client.post(
+        url("inbox-reply", channel, conversation.pk), {"text": "Sorry for the wait", "sticker": "446:1988"}, follow=True
+    )
 
     assert "Sent as a push message" in response.content.decode()
     [(kind, to, messages)] = line.sent("push")
@@ -162,7 +186,9 @@ def test_lines_refusal_is_shown_in_plain_words(agent_client, channel, line, arri
         raise LineAPIError("quota", "You have reached your monthly limit.", status=429)
 
     monkeypatch.setattr(LineClient, "push", quota)
-    response = agent_client.post(url("inbox-reply", channel, Conversation.objects.get().pk), {"text": "hi"}, follow=True)
+    response = agent_client.post(
+        url("inbox-reply", channel, Conversation.objects.get().pk), {"text": "hi"}, follow=True
+    )
 
     page = response.content.decode()
     assert "used up this month" in page
@@ -172,7 +198,9 @@ def test_lines_refusal_is_shown_in_plain_words(agent_client, channel, line, arri
 def test_a_blocked_friend_is_not_pushed_to_and_the_agent_is_told(agent_client, channel, line, arrive):
     arrive("message_text", "unfollow")
 
-    response = agent_client.post(url("inbox-reply", channel, Conversation.objects.get().pk), {"text": "hi"}, follow=True)
+    response = agent_client.post(
+        url("inbox-reply", channel, Conversation.objects.get().pk), {"text": "hi"}, follow=True
+    )
 
     assert "has blocked the account" in response.content.decode()
     assert not line.sent("push")
@@ -230,8 +258,15 @@ def test_notes_assignment_tags_and_status_show_in_the_thread_and_the_list(agent_
     assert list(conversation.friend.tags.values_list("name", flat=True)) == ["vip"]
     page = agent_client.get(url("inbox-conversation", channel, c)).content.decode()
     assert "VIP, handle with care" in page and "Assigned to agent" in page and "Reopen" in page
-    for query, shown in [("status=resolved", True), ("status=open", False), ("assignee=me", True),
-                         ("assignee=none", False), ("tag=vip", True), ("q=boxes", True), ("q=pizza", False)]:
+    for query, shown in [
+        ("status=resolved", True),
+        ("status=open", False),
+        ("assignee=me", True),
+        ("assignee=none", False),
+        ("tag=vip", True),
+        ("q=boxes", True),
+        ("q=pizza", False),
+    ]:
         listing = agent_client.get(url("inbox-list", channel) + "?" + query).content.decode()
         assert ('data-testid="conversation"' in listing) is shown, query
 
@@ -256,8 +291,15 @@ def test_new_messages_arrive_through_polling(agent_client, channel, line, arrive
 def _history(channel, conversation, count):
     start = timezone.now() - timedelta(days=30)
     Message.objects.bulk_create(
-        Message(channel=channel, conversation=conversation, direction="in", type="text", sender="friend",
-                text=f"line {i}", sent_at=start + timedelta(seconds=i // 2))  # pairs share a time: ties by id
+        Message(
+            channel=channel,
+            conversation=conversation,
+            direction="in",
+            type="text",
+            sender="friend",
+            text=f"line {i}",
+            sent_at=start + timedelta(seconds=i // 2),
+        )  # pairs share a time: ties by id
         for i in range(count)
     )
 
@@ -272,9 +314,11 @@ def test_history_scrolls_back_by_keyset_without_gaps_or_repeats(agent_client, ch
     seen = _texts(page)
     import re
 
-    while (m := re.search(r'older/\?before=([^"]+)"', page)):
+    while m := re.search(r'older/\?before=([^"]+)"', page):
         with CaptureQueriesContext(connection) as queries:
-            page = agent_client.get(url("inbox-older", channel, conversation.pk) + "?before=" + m.group(1)).content.decode()
+            page = agent_client.get(
+                url("inbox-older", channel, conversation.pk) + "?before=" + m.group(1)
+            ).content.decode()
         assert not any("OFFSET" in q["sql"].upper() for q in queries.captured_queries)
         seen = _texts(page) + seen
 

@@ -61,7 +61,9 @@ def test_a_viewer_may_read_but_not_tag_or_send(channel, line, arrive):
     conversation = Conversation.objects.get()
 
     assert api.post(f"/api/v1/friends/{friend.pk}/tags/", {"add": ["x"]}, format="json").status_code == 403
-    assert api.post(f"/api/v1/conversations/{conversation.pk}/messages/", {"text": "x"}, format="json").status_code == 403
+    assert (
+        api.post(f"/api/v1/conversations/{conversation.pk}/messages/", {"text": "x"}, format="json").status_code == 403
+    )
     assert api.get(f"/api/v1/conversations/{conversation.pk}/messages/").status_code == 200
 
 
@@ -87,7 +89,9 @@ def test_conversations_list_search_and_send(channel, line, arrive):
     assert sent.json()["via"] == "reply" and sent.json()["messages"][0]["delivery"] == "sent"
 
 
-def test_webhook_events_are_listed_and_an_admin_can_re_run_one(channel, line, arrive, django_capture_on_commit_callbacks):
+def test_webhook_events_are_listed_and_an_admin_can_re_run_one(
+    channel, line, arrive, django_capture_on_commit_callbacks
+):
     arrive("message_text")
     event = WebhookEvent.objects.get()
     admin, agent = api_as(channel, Role.ADMIN), api_as(channel, Role.SUPPORT)

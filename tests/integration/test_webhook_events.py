@@ -215,7 +215,11 @@ def test_follow_unfollow_and_unblock_are_kept_as_history_and_state(deliver, line
     f = friend()
     assert f.is_following and f.unblocked_at
     assert list(f.follow_events.order_by("at").values_list("kind", flat=True)) == ["followed", "blocked", "unblocked"]
-    assert list(Message.objects.order_by("sent_at").values_list("type", flat=True)) == ["follow", "unfollow", "unblocked"]
+    assert list(Message.objects.order_by("sent_at").values_list("type", flat=True)) == [
+        "follow",
+        "unfollow",
+        "unblocked",
+    ]
 
 
 def test_a_late_follow_never_undoes_a_newer_block(deliver, line):
@@ -248,12 +252,22 @@ def test_an_unblocking_friend_is_not_greeted_again_by_default(deliver, line, cha
 
 def test_a_keyword_auto_reply_answers_with_the_reply_token_and_shows_in_the_thread(deliver, line, channel):
     AutoReplyRule.objects.create(
-        channel=channel, name="Orders", match="contains", keyword="ordered",
-        messages=[{"type": "text", "text": "We will check your order."}, {"type": "sticker", "packageId": "446", "stickerId": "1989"}],
+        channel=channel,
+        name="Orders",
+        match="contains",
+        keyword="ordered",
+        messages=[
+            {"type": "text", "text": "We will check your order."},
+            {"type": "sticker", "packageId": "446", "stickerId": "1989"},
+        ],
     )
     AutoReplyRule.objects.create(
-        channel=channel, name="Expired", match="contains", keyword="hello",
-        messages=[{"type": "text", "text": "never"}], active_until=timezone.now() - timedelta(days=400 * 3),
+        channel=channel,
+        name="Expired",
+        match="contains",
+        keyword="hello",
+        messages=[{"type": "text", "text": "never"}],
+        active_until=timezone.now() - timedelta(days=400 * 3),
     )
 
     deliver("message_text")
@@ -265,12 +279,18 @@ def test_a_keyword_auto_reply_answers_with_the_reply_token_and_shows_in_the_thre
 
 @pytest.mark.parametrize(
     "match,keyword,fires",
-    [("exact", "hello", False), ("exact", "HELLO, I ORDERED $ 2 BOXES, @SALES CAN YOU CHECK?", True),
-     ("contains", "boxes", True), ("regex", r"\d+ boxes", True), ("regex", r"^boxes", False)],
+    [
+        ("exact", "hello", False),
+        ("exact", "HELLO, I ORDERED $ 2 BOXES, @SALES CAN YOU CHECK?", True),
+        ("contains", "boxes", True),
+        ("regex", r"\d+ boxes", True),
+        ("regex", r"^boxes", False),
+    ],
 )
 def test_keyword_rules_match_exactly_by_containment_or_by_regex(deliver, line, channel, match, keyword, fires):
-    AutoReplyRule.objects.create(channel=channel, name="r", match=match, keyword=keyword,
-                                 messages=[{"type": "text", "text": "ok"}])
+    AutoReplyRule.objects.create(
+        channel=channel, name="r", match=match, keyword=keyword, messages=[{"type": "text", "text": "ok"}]
+    )
 
     deliver("message_text")
 
@@ -283,7 +303,8 @@ def test_groups_and_rooms_keep_their_summary_and_members(deliver, line):
     group = Group.objects.get(group_id=fx.GROUP_ID)
     assert group.is_member and group.name == "Regulars" and group.member_count == 5
     assert dict(group.members.values_list("user_id", "is_member")) == {
-        fx.USER_ID: True, "U0c8b7e6d5f4a3b2c1d0e9f8a7b6c5d4e": False,
+        fx.USER_ID: True,
+        "U0c8b7e6d5f4a3b2c1d0e9f8a7b6c5d4e": False,
     }
     said = Message.objects.get(direction="in")
     assert said.conversation.group == group and said.sender_user_id == fx.USER_ID
@@ -334,8 +355,9 @@ def test_events_of_one_source_are_handled_in_timestamp_order(deliver, line):
 
 
 def test_a_standby_event_is_logged_but_its_chat_is_left_alone(deliver, line, channel):
-    AutoReplyRule.objects.create(channel=channel, name="all", match="contains", keyword="hello",
-                                 messages=[{"type": "text", "text": "hi"}])
+    AutoReplyRule.objects.create(
+        channel=channel, name="all", match="contains", keyword="hello", messages=[{"type": "text", "text": "hi"}]
+    )
     deliver("standby_message")
 
     assert Message.objects.get(direction="in").text == "standby hello"

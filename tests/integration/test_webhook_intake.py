@@ -58,7 +58,10 @@ def test_a_stored_event_keeps_the_raw_payload_its_source_and_its_time(client, ch
     event = WebhookEvent.objects.get()
     assert event.payload == fx.events("message_group_text")[0]
     assert (event.type, event.source_type, event.source_id, event.user_id) == (
-        "message", "group", fx.GROUP_ID, fx.USER_ID,
+        "message",
+        "group",
+        fx.GROUP_ID,
+        fx.USER_ID,
     )
     assert event.timestamp.timestamp() * 1000 == event.payload["timestamp"]
     assert event.timestamp.tzinfo is not None
@@ -141,7 +144,9 @@ def test_lines_verify_button_with_no_events_gets_200(client, channel):
 
 def test_an_unknown_channel_gets_404(client, channel):
     response = client.post(
-        "/webhooks/line/999999999/", data=fx.raw("follow"), content_type="application/json",
+        "/webhooks/line/999999999/",
+        data=fx.raw("follow"),
+        content_type="application/json",
         HTTP_X_LINE_SIGNATURE=fx.SIGNATURES["follow"],
     )
 

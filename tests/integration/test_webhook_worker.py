@@ -22,11 +22,15 @@ def _events(count: int, sources: int) -> list[dict]:
     out = []
     for i in range(count):
         user = "U" + f"{i % sources:032x}"
-        out.append(dict(
-            base, webhookEventId=f"01JGKZ3QW8V4M1N2P3Q{i:07d}", timestamp=base["timestamp"] + i,
-            source={"type": "user", "userId": user},
-            message={"id": f"5{i:017d}", "type": "text", "text": f"message {i}", "quoteToken": "q"},
-        ))
+        out.append(
+            dict(
+                base,
+                webhookEventId=f"01JGKZ3QW8V4M1N2P3Q{i:07d}",
+                timestamp=base["timestamp"] + i,
+                source={"type": "user", "userId": user},
+                message={"id": f"5{i:017d}", "type": "text", "text": f"message {i}", "quoteToken": "q"},
+            )
+        )
     return out
 
 
