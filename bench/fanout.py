@@ -16,6 +16,7 @@ Peak RSS is the largest resident set of any worker process, sampled every 0.2 s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import subprocess
@@ -97,10 +98,8 @@ class Workers:
         import signal
 
         for proc in self.procs:
-            try:
+            with contextlib.suppress(OSError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except OSError:
-                pass
 
 
 def run_campaign(channel, *, personalize: bool, name: str) -> tuple[float, int]:
@@ -145,9 +144,8 @@ def main():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from linesim.testing import start_server
-
     from accounts.tests.factories import ChannelFactory
+    from linesim.testing import start_server
     from messaging.models import Friend
 
     sim = start_server()
@@ -171,7 +169,8 @@ def main():
         try:
             multicast_s, accepted = run_campaign(channel, personalize=False, name="bench_multicast")
             multicast_floor = args.friends / 100_000
-            print(f"multicast: {accepted} recipients in {multicast_s:.2f} s (floor {multicast_floor:.2f} s)", flush=True)
+            print(f"multicast: {accepted} recipients in {multicast_s:.2f} s (floor {multicast_floor:.2f} s)",
+                  flush=True)
             # The push campaign goes to the first --pushes friends: drop the others for it.
             Friend.objects.filter(channel=channel).update(is_following=False)
             ids = list(Friend.objects.filter(channel=channel).order_by("pk").values_list("pk", flat=True)[:args.pushes])
@@ -182,7 +181,8 @@ def main():
         finally:
             workers.stop()
         summary = sim.summary()
-        base = baseline(sim.base_url, channel.access_token, ["U" + secrets.token_hex(16) for _ in range(min(2000, args.pushes))])
+        targets = ["U" + secrets.token_hex(16) for _ in range(min(2000, args.pushes))]
+        base = baseline(sim.base_url, channel.access_token, targets)
         print(f"{'measure':<28}{'value':>12}")
         for k, v in [("multicast wall s", multicast_s), ("multicast floor s", multicast_floor),
                      ("push wall s", push_s), ("push floor s", push_floor), ("peak worker RSS MB", workers.peak),

@@ -180,6 +180,9 @@ class CampaignEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.kind}"
+
 
 class CampaignSettings(models.Model):
     """Per-channel campaign settings (kept here so the accounts app stays ignorant of campaigns)."""
@@ -193,6 +196,9 @@ class CampaignSettings(models.Model):
     class Meta:
         verbose_name = _("campaign settings")
         verbose_name_plural = _("campaign settings")
+
+    def __str__(self) -> str:
+        return f"campaign settings of {self.channel_id}"
 
 
 class MessageTemplate(models.Model):
@@ -264,6 +270,9 @@ class MediaAsset(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
 
+    def __str__(self) -> str:
+        return self.original_name or self.file.name
+
 
 class RateBucket(models.Model):
     """A token bucket in the database: the shared rate limiter when there is no Redis."""
@@ -272,6 +281,9 @@ class RateBucket(models.Model):
     tokens = models.FloatField(default=0)
     updated = models.FloatField(default=0)  # unix time of the last refill
     stamps = models.JSONField(default=list, blank=True)  # sliding windows (per-hour limits): accept times
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class CampaignStatistics(models.Model):
@@ -285,6 +297,9 @@ class CampaignStatistics(models.Model):
     fetched_at = models.DateTimeField(null=True, blank=True)
     next_fetch_at = models.DateTimeField(default=timezone.now)
     fetch_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"statistics of {self.campaign_id}"
 
 
 class ChannelDailyStats(models.Model):
@@ -302,3 +317,6 @@ class ChannelDailyStats(models.Model):
     class Meta:
         ordering = ["channel", "date"]
         constraints = [models.UniqueConstraint(fields=["channel", "date"], name="daily_stats_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.date}"

@@ -41,10 +41,9 @@ def freeze_campaign(campaign_pk: int) -> None:
             started = True
         if done:
             break
-    if not started:
-        # Nothing left to freeze (a redelivered task): make sure someone sends what exists.
-        if Campaign.objects.filter(pk=campaign_pk, state=CampaignState.SENDING).exists():
-            enqueue_senders(campaign_pk, kind)
+    # Nothing left to freeze (a redelivered task): make sure someone sends what exists.
+    if not started and Campaign.objects.filter(pk=campaign_pk, state=CampaignState.SENDING).exists():
+        enqueue_senders(campaign_pk, kind)
 
 
 @shared_task(ignore_result=True)

@@ -12,8 +12,6 @@ from messaging.campaigns import delivery, services
 from messaging.campaigns.models import BatchState, CampaignState
 from messaging.campaigns.tests.factories import campaign, friends, linesim_channel, user_id
 
-from tests.support import wait_until
-
 pytestmark = [pytest.mark.worker, pytest.mark.timeout(240)]
 
 RECIPIENTS = 20_000  # 40 batches
