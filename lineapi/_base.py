@@ -57,9 +57,7 @@ class BaseClient:
         self.data_api_base = data_api_base.rstrip("/")
         self.timeout = timeout
         self._owns_session = session is None
-        self.session = session if session is not None else _transport.make_session(
-            pool_maxsize=pool_maxsize
-        )
+        self.session = session if session is not None else _transport.make_session(pool_maxsize=pool_maxsize)
 
     def __repr__(self) -> str:  # never show the token
         return f"{type(self).__name__}(api_base={self.api_base!r})"
@@ -162,14 +160,12 @@ class BaseClient:
                 return Content(status=202, data=b"", content_type=None, size=0, ready=False)
             if stream_to is None:
                 data = response.content
-                return Content(status=response.status_code, data=data, content_type=content_type,
-                               size=len(data))
+                return Content(status=response.status_code, data=data, content_type=content_type, size=len(data))
             size = 0
             for chunk in response.iter_content(_CHUNK):
                 stream_to.write(chunk)
                 size += len(chunk)
-            return Content(status=response.status_code, data=b"", content_type=content_type,
-                           size=size)
+            return Content(status=response.status_code, data=b"", content_type=content_type, size=size)
         except requests.RequestException as exc:
             # The body broke off mid-download: the status line was fine, the data is not.
             raise _transport.network_error(

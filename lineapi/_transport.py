@@ -107,9 +107,7 @@ def perform(
     except requests.RequestException as exc:
         elapsed = (time.monotonic() - started) * 1000
         error = network_error(exc, method=method, path=path, timeout=timeout, secrets=secrets)
-        logger.debug(
-            "LINE %s %s -> %s after %.0f ms (%s)", method, path, error.kind, elapsed, error.message
-        )
+        logger.debug("LINE %s %s -> %s after %.0f ms (%s)", method, path, error.kind, elapsed, error.message)
         raise error from None
     elapsed = (time.monotonic() - started) * 1000
     request_id = response.headers.get("x-line-request-id")
@@ -176,8 +174,15 @@ def network_error(
         kind, what = "timeout", f"connect timed out after {_part(timeout, 0)}s"
     elif isinstance(exc, requests.Timeout):
         kind, what = "timeout", f"read timed out after {_part(timeout, 1)}s"
-    elif isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                          requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
+    elif isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidHeader,
+        ),
+    ):
         kind, what, retryable = "client", "invalid request", False
     else:
         kind, what = "connection", "connection failed"

@@ -265,9 +265,7 @@ class LineClient(RichMenuCalls, InsightCalls):
         """How many custom aggregation unit names were used this month."""
         return int(self._get("/v2/bot/message/aggregation/info")["numOfCustomAggregationUnits"])
 
-    def list_aggregation_units(
-        self, *, limit: int | None = None, start: str | None = None
-    ) -> dict[str, Any]:
+    def list_aggregation_units(self, *, limit: int | None = None, start: str | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {}
         if limit is not None:
             params["limit"] = limit

@@ -124,8 +124,7 @@ class LineAPIError(Exception):
         text = f"{head}{status}{self.kind}: {self.message or 'no message'}"
         if self.details:
             parts = [
-                f"{d['property']}: {d['message']}" if d.get("property") else d["message"]
-                for d in self.details[:5]
+                f"{d['property']}: {d['message']}" if d.get("property") else d["message"] for d in self.details[:5]
             ]
             more = f" (+{len(self.details) - 5} more)" if len(self.details) > 5 else ""
             text += " [" + "; ".join(parts) + more + "]"

@@ -80,7 +80,10 @@ def verify_token(
     path = "/oauth2/v2.1/verify"
     with _session(session) as s:
         response = perform(
-            s, "GET", api_base, path,
+            s,
+            "GET",
+            api_base,
+            path,
             params={"access_token": access_token},
             timeout=timeout,
             secrets=(access_token,),
@@ -104,8 +107,7 @@ def revoke_short_lived_token(
     timeout: Timeout = DEFAULT_TIMEOUT,
 ) -> None:
     """Revoke a short-lived or long-lived token (``POST /v2/oauth/revoke``)."""
-    _post_form(api_base, "/v2/oauth/revoke", {"access_token": access_token}, session, timeout,
-               access_token)
+    _post_form(api_base, "/v2/oauth/revoke", {"access_token": access_token}, session, timeout, access_token)
 
 
 def _post_form(
@@ -118,7 +120,10 @@ def _post_form(
 ) -> Any:
     with _session(session) as s:
         response = perform(
-            s, "POST", api_base, path,
+            s,
+            "POST",
+            api_base,
+            path,
             headers=_FORM,
             data=dict(form),
             timeout=timeout,

@@ -26,13 +26,13 @@ MESSAGES: dict[str, str] = {
     "must_equal": "The value must be {expected} (it is {value}).",
     "not_https": "The URL must start with https://.",
     "bad_scheme": "The URL must use one of these schemes: {schemes}.",
-    "unknown_type": "\"{type}\" is not a supported type here.",
+    "unknown_type": '"{type}" is not a supported type here.',
     "action_not_allowed": "A {type} action cannot be used here.",
     "invalid_choice": "The value must be one of: {choices}.",
     "conflict": "{field} cannot be used together with {other}.",
     "emoji_index": "Emoji index {index} does not point to a $ character in the text.",
     "emoji_index_duplicate": "Two emojis use the same index {index}.",
-    "substitution_key": "The key \"{key}\" must be 1 to 20 letters, digits or underscores.",
+    "substitution_key": 'The key "{key}" must be 1 to 20 letters, digits or underscores.',
     "substitution_undefined": "The text uses {{{key}}} but no substitution defines it.",
     "too_many_mentions": "At most {max} mentions are allowed (this has {count}).",
     "too_many_emojis": "At most {max} emojis are allowed (this has {count}).",
@@ -95,8 +95,9 @@ def join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-def obj_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
-              required: bool = True) -> Mapping[str, Any] | None:
+def obj_field(
+    errs: Errors, obj: Mapping[str, Any], key: str, path: str, *, required: bool = True
+) -> Mapping[str, Any] | None:
     value = obj.get(key)
     p = join(path, key)
     if value is None:
@@ -109,9 +110,16 @@ def obj_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
     return value
 
 
-def list_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
-               min_items: int = 0, max_items: int | None = None,
-               required: bool = True) -> Sequence[Any] | None:
+def list_field(
+    errs: Errors,
+    obj: Mapping[str, Any],
+    key: str,
+    path: str,
+    *,
+    min_items: int = 0,
+    max_items: int | None = None,
+    required: bool = True,
+) -> Sequence[Any] | None:
     value = obj.get(key)
     p = join(path, key)
     if value is None:
@@ -128,8 +136,16 @@ def list_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
     return value
 
 
-def text_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
-               max_len: int, required: bool = True, allow_blank: bool = False) -> str | None:
+def text_field(
+    errs: Errors,
+    obj: Mapping[str, Any],
+    key: str,
+    path: str,
+    *,
+    max_len: int,
+    required: bool = True,
+    allow_blank: bool = False,
+) -> str | None:
     value = obj.get(key)
     p = join(path, key)
     if value is None:
@@ -148,8 +164,9 @@ def text_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
     return value
 
 
-def int_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
-              required: bool = True, minimum: int | None = None) -> int | None:
+def int_field(
+    errs: Errors, obj: Mapping[str, Any], key: str, path: str, *, required: bool = True, minimum: int | None = None
+) -> int | None:
     value = obj.get(key)
     p = join(path, key)
     if value is None:
@@ -164,8 +181,7 @@ def int_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
     return value
 
 
-def number_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
-                 low: float, high: float) -> None:
+def number_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *, low: float, high: float) -> None:
     value = obj.get(key)
     p = join(path, key)
     if value is None:
@@ -178,9 +194,16 @@ def number_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
         errs.add(p, "too_large", max=high, value=value)
 
 
-def url_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
-              required: bool = True, max_len: int = MEDIA_URL_MAX,
-              schemes: tuple[str, ...] = ("https",)) -> None:
+def url_field(
+    errs: Errors,
+    obj: Mapping[str, Any],
+    key: str,
+    path: str,
+    *,
+    required: bool = True,
+    max_len: int = MEDIA_URL_MAX,
+    schemes: tuple[str, ...] = ("https",),
+) -> None:
     """A URL field: media and icons must be HTTPS; action URIs allow a few schemes."""
     value = text_field(errs, obj, key, path, max_len=max_len, required=required)
     if not value:
@@ -190,8 +213,11 @@ def url_field(errs: Errors, obj: Mapping[str, Any], key: str, path: str, *,
 
 def check_scheme(errs: Errors, value: str, path: str, schemes: tuple[str, ...]) -> None:
     scheme, sep, _ = value.partition(":")
-    if sep and scheme.lower() in schemes and (scheme.lower() not in ("http", "https")
-                                               or value[len(scheme) + 1:].startswith("//")):
+    if (
+        sep
+        and scheme.lower() in schemes
+        and (scheme.lower() not in ("http", "https") or value[len(scheme) + 1 :].startswith("//"))
+    ):
         return
     if schemes == ("https",):
         errs.add(path, "not_https")

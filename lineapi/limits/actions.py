@@ -58,8 +58,7 @@ def check_action(errs: Errors, action: Any, path: str, context: Context) -> None
         errs.add(join(path, "type"), "action_not_allowed", type=kind)
         return
     if context.label_max is not None:
-        text_field(errs, action, "label", path, max_len=context.label_max,
-                   required=context.label_required)
+        text_field(errs, action, "label", path, max_len=context.label_max, required=context.label_required)
     _CHECKS[kind](errs, action, path)
 
 
@@ -85,8 +84,7 @@ def _uri(errs: Errors, action: Mapping[str, Any], path: str) -> None:
         check_scheme(errs, uri, join(path, "uri"), URI_SCHEMES)
     alt = action.get("altUri")
     if isinstance(alt, Mapping):
-        desktop = text_field(errs, alt, "desktop", join(path, "altUri"), max_len=URI_MAX,
-                             required=False)
+        desktop = text_field(errs, alt, "desktop", join(path, "altUri"), max_len=URI_MAX, required=False)
         if desktop:
             check_scheme(errs, desktop, join(path, "altUri.desktop"), URI_SCHEMES)
 
@@ -113,9 +111,7 @@ def _datetimepicker(errs: Errors, action: Mapping[str, Any], path: str) -> None:
         else:
             values[key] = value.replace("t", "T")
     low, high, initial = values.get("min"), values.get("max"), values.get("initial")
-    if (low and high and low >= high) or (initial and low and initial < low) or (
-        initial and high and initial > high
-    ):
+    if (low and high and low >= high) or (initial and low and initial < low) or (initial and high and initial > high):
         errs.add(path, "datetime_order")
 
 

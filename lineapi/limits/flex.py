@@ -31,8 +31,7 @@ def check_flex(errs: Errors, container: Mapping[str, Any], path: str) -> None:
         _bubble(errs, container, path)
     elif kind == "carousel":
         _size_cap(errs, container, path, CAROUSEL_MAX_BYTES)
-        bubbles = list_field(errs, container, "contents", path, min_items=1,
-                             max_items=CAROUSEL_MAX_BUBBLES)
+        bubbles = list_field(errs, container, "contents", path, min_items=1, max_items=CAROUSEL_MAX_BUBBLES)
         sizes = set()
         for i, bubble in enumerate(bubbles or []):
             bpath = join(join(path, "contents"), i)
@@ -45,8 +44,7 @@ def check_flex(errs: Errors, container: Mapping[str, Any], path: str) -> None:
         if len(sizes) > 1:
             errs.add(join(path, "contents"), "mixed_bubble_sizes")
     else:
-        errs.add(join(path, "type"), "required" if kind is None else "invalid_choice",
-                 choices="bubble, carousel")
+        errs.add(join(path, "type"), "required" if kind is None else "invalid_choice", choices="bubble, carousel")
 
 
 def _size_cap(errs: Errors, value: Mapping[str, Any], path: str, limit: int) -> None:

@@ -116,7 +116,7 @@ def _text(errs: Errors, message: Mapping[str, Any], path: str) -> None:
         index = int_field(errs, emoji, "index", epath, minimum=0)
         if index is None or index < 0:
             continue
-        if units[index * 2:index * 2 + 2] != "$".encode("utf-16-le"):
+        if units[index * 2 : index * 2 + 2] != "$".encode("utf-16-le"):
             errs.add(join(epath, "index"), "emoji_index", index=index)
         elif index in seen:
             errs.add(join(epath, "index"), "emoji_index_duplicate", index=index)
@@ -287,8 +287,7 @@ def _template(errs: Errors, message: Mapping[str, Any], path: str) -> None:
 
 
 def _image_options(errs: Errors, obj: Mapping[str, Any], path: str) -> None:
-    for key, choices in (("imageAspectRatio", ("rectangle", "square")),
-                         ("imageSize", ("cover", "contain"))):
+    for key, choices in (("imageAspectRatio", ("rectangle", "square")), ("imageSize", ("cover", "contain"))):
         value = obj.get(key)
         if value is not None and value not in choices:
             errs.add(join(path, key), "invalid_choice", choices=", ".join(choices))
@@ -312,21 +311,18 @@ def _confirm(errs: Errors, template: Mapping[str, Any], path: str) -> None:
         act.check_action(errs, action, join(join(path, "actions"), i), act.TEMPLATE)
 
 
-def _template_actions(errs: Errors, obj: Mapping[str, Any], path: str, *,
-                      minimum: int, maximum: int) -> int | None:
+def _template_actions(errs: Errors, obj: Mapping[str, Any], path: str, *, minimum: int, maximum: int) -> int | None:
     acts = list_field(errs, obj, "actions", path, min_items=minimum, max_items=maximum)
     for i, action in enumerate(acts or []):
         act.check_action(errs, action, join(join(path, "actions"), i), act.TEMPLATE)
     if obj.get("defaultAction") is not None:
-        act.check_action(errs, obj["defaultAction"], join(path, "defaultAction"),
-                         act.TEMPLATE_DEFAULT)
+        act.check_action(errs, obj["defaultAction"], join(path, "defaultAction"), act.TEMPLATE_DEFAULT)
     return None if acts is None else len(acts)
 
 
 def _carousel(errs: Errors, template: Mapping[str, Any], path: str) -> None:
     _image_options(errs, template, path)
-    columns = list_field(errs, template, "columns", path, min_items=1,
-                         max_items=TEMPLATE_MAX_COLUMNS)
+    columns = list_field(errs, template, "columns", path, min_items=1, max_items=TEMPLATE_MAX_COLUMNS)
     first: tuple[int | None, bool, bool] | None = None
     for i, column in enumerate(columns or []):
         cpath = join(join(path, "columns"), i)
@@ -349,8 +345,7 @@ def _carousel(errs: Errors, template: Mapping[str, Any], path: str) -> None:
 
 
 def _image_carousel(errs: Errors, template: Mapping[str, Any], path: str) -> None:
-    columns = list_field(errs, template, "columns", path, min_items=1,
-                         max_items=TEMPLATE_MAX_COLUMNS)
+    columns = list_field(errs, template, "columns", path, min_items=1, max_items=TEMPLATE_MAX_COLUMNS)
     for i, column in enumerate(columns or []):
         cpath = join(join(path, "columns"), i)
         if not isinstance(column, Mapping):

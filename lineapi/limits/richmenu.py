@@ -73,8 +73,15 @@ def _area(errs: Errors, area: Any, path: str, width: int | None, height: int | N
         y = int_field(errs, bounds, "y", bpath, minimum=0)
         w = int_field(errs, bounds, "width", bpath, minimum=1)
         h = int_field(errs, bounds, "height", bpath, minimum=1)
-        if (x is not None and y is not None and w is not None and h is not None
-                and width and height and (x + w > width or y + h > height)):
+        if (
+            x is not None
+            and y is not None
+            and w is not None
+            and h is not None
+            and width
+            and height
+            and (x + w > width or y + h > height)
+        ):
             errs.add(bpath, "out_of_bounds", width=width, height=height)
     act.check_action(errs, area.get("action"), join(path, "action"), act.RICH_MENU)
 
@@ -104,8 +111,14 @@ def check_rich_menu_image(
     if dimensions is None:
         errs.add(path, "image_unreadable")
     elif expected_size is not None and tuple(dimensions) != tuple(expected_size):
-        errs.add(path, "image_size", width=dimensions[0], height=dimensions[1],
-                 expected_width=expected_size[0], expected_height=expected_size[1])
+        errs.add(
+            path,
+            "image_size",
+            width=dimensions[0],
+            height=dimensions[1],
+            expected_width=expected_size[0],
+            expected_height=expected_size[1],
+        )
     return errs.items
 
 

@@ -27,7 +27,6 @@ def data_line() -> Iterator[FakeLine]:
 
 @pytest.fixture
 def client(line: FakeLine, data_line: FakeLine) -> Iterator[LineClient]:
-    c = LineClient(access_token=TOKEN, api_base=line.base_url, data_api_base=data_line.base_url,
-                   timeout=(1.0, 2.0))
+    c = LineClient(access_token=TOKEN, api_base=line.base_url, data_api_base=data_line.base_url, timeout=(1.0, 2.0))
     yield c
     c.close()

@@ -86,8 +86,15 @@ class FakeLine:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         with self._lock:
-            self.seen.append(Seen(handler.command, url.path, parse_qs(url.query),
-                                  {k.lower(): v for k, v in handler.headers.items()}, body))
+            self.seen.append(
+                Seen(
+                    handler.command,
+                    url.path,
+                    parse_qs(url.query),
+                    {k.lower(): v for k, v in handler.headers.items()},
+                    body,
+                )
+            )
             queue = self.routes.get((handler.command, url.path))
             reply = self._next(queue)
             self._counter += 1

@@ -35,8 +35,9 @@ class Channel:
 
     def client(self, **kwargs: Any) -> LineClient:
         kwargs.setdefault("timeout", (2.0, 5.0))
-        return LineClient(access_token=self.token, api_base=self.sim.base_url,
-                          data_api_base=self.sim.base_url, **kwargs)
+        return LineClient(
+            access_token=self.token, api_base=self.sim.base_url, data_api_base=self.sim.base_url, **kwargs
+        )
 
     def sends(self) -> list[dict[str, Any]]:
         return list(self.sim.ledger(channelId=self.channel_id))
@@ -84,8 +85,12 @@ def test_a_first_send_is_not_already_accepted(channel: Channel) -> None:
 
 @pytest.mark.parametrize(
     ("fault", "status", "kind", "retryable"),
-    [("429", 429, "rate_limit", True), ("429-quota", 429, "quota", False), ("500", 500, "server", True),
-     ("503", 503, "server", True)],
+    [
+        ("429", 429, "rate_limit", True),
+        ("429-quota", 429, "quota", False),
+        ("500", 500, "server", True),
+        ("503", 503, "server", True),
+    ],
 )
 def test_faults_are_classified(channel: Channel, fault: str, status: int, kind: str, retryable: bool) -> None:
     channel.sim.fault(fault, "push", count=1)
@@ -148,8 +153,20 @@ def test_validate_reports_the_same_details(channel: Channel) -> None:
     client = channel.client()
     client.validate("push", TEXT)
     with pytest.raises(LineAPIError) as info:
-        client.validate("push", [{"type": "template", "altText": "a", "template": {
-            "type": "confirm", "text": "?", "actions": [{"type": "message", "label": "x", "text": "y"}]}}])
+        client.validate(
+            "push",
+            [
+                {
+                    "type": "template",
+                    "altText": "a",
+                    "template": {
+                        "type": "confirm",
+                        "text": "?",
+                        "actions": [{"type": "message", "label": "x", "text": "y"}],
+                    },
+                }
+            ],
+        )
     assert info.value.status == 400 and info.value.details
 
 
@@ -179,9 +196,18 @@ def test_content_a_user_sent_can_be_downloaded(channel: Channel) -> None:
 
 def test_a_rich_menu_round_trip(channel: Channel) -> None:
     client = channel.client()
-    menu = {"size": {"width": 2500, "height": 843}, "selected": False, "name": "Main", "chatBarText": "Menu",
-            "areas": [{"bounds": {"x": 0, "y": 0, "width": 2500, "height": 843},
-                       "action": {"type": "postback", "data": "menu=main"}}]}
+    menu = {
+        "size": {"width": 2500, "height": 843},
+        "selected": False,
+        "name": "Main",
+        "chatBarText": "Menu",
+        "areas": [
+            {
+                "bounds": {"x": 0, "y": 0, "width": 2500, "height": 843},
+                "action": {"type": "postback", "data": "menu=main"},
+            }
+        ],
+    }
     client.validate_rich_menu(menu)
     menu_id = client.create_rich_menu(menu)
     buffer = io.BytesIO()
@@ -201,15 +227,17 @@ def test_a_rich_menu_round_trip(channel: Channel) -> None:
 
 
 def test_tokens_issue_verify_revoke(channel: Channel) -> None:
-    issued = issue_short_lived_token(api_base=channel.sim.base_url, channel_id=channel.channel_id,
-                                     channel_secret=channel.secret)
+    issued = issue_short_lived_token(
+        api_base=channel.sim.base_url, channel_id=channel.channel_id, channel_secret=channel.secret
+    )
     info = verify_token(api_base=channel.sim.base_url, access_token=issued.access_token)
     assert info.client_id == channel.channel_id and info.expires_in > 0
     assert LineClient(access_token=issued.access_token, api_base=channel.sim.base_url).get_bot_info().user_id
     revoke_short_lived_token(api_base=channel.sim.base_url, access_token=issued.access_token)
     with pytest.raises(LineAPIError) as error:
-        issue_short_lived_token(api_base=channel.sim.base_url, channel_id=channel.channel_id,
-                                channel_secret="wrong-secret-0123456789")
+        issue_short_lived_token(
+            api_base=channel.sim.base_url, channel_id=channel.channel_id, channel_secret="wrong-secret-0123456789"
+        )
     assert error.value.kind in ("auth", "client") and not error.value.retryable
 
 
@@ -217,8 +245,7 @@ def test_linesim_webhooks_verify_with_lineapi_signature(channel: Channel) -> Non
     receiver = FakeLine()
     try:
         receiver.on("POST", "/webhook", Reply(200, {}))
-        channel.sim.register_channel(channel.channel_id, channel.secret, channel.token,
-                                     receiver.base_url + "/webhook")
+        channel.sim.register_channel(channel.channel_id, channel.secret, channel.token, receiver.base_url + "/webhook")
         channel.sim.act(channel.channel_id, channel.user_id, "text", text="こんにちは 👋")
         (seen,) = receiver.requests_to("/webhook")
     finally:

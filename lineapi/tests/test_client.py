@@ -76,11 +76,16 @@ def test_a_send_without_a_valid_retry_key_is_refused_before_any_request(
 def test_push_options_reach_the_body(client: LineClient, line: FakeLine) -> None:
     line.on("POST", "/v2/bot/message/push", Reply(200, {"sentMessages": [{"id": "9"}]}))
     key = uuid.uuid4()
-    result = client.push(USER, TEXT, retry_key=key, notification_disabled=True,
-                         custom_aggregation_units=["spring_sale"])
+    result = client.push(
+        USER, TEXT, retry_key=key, notification_disabled=True, custom_aggregation_units=["spring_sale"]
+    )
     (seen,) = line.requests_to("/v2/bot/message/push")
-    assert seen.json() == {"to": USER, "messages": TEXT, "notificationDisabled": True,
-                           "customAggregationUnits": ["spring_sale"]}
+    assert seen.json() == {
+        "to": USER,
+        "messages": TEXT,
+        "notificationDisabled": True,
+        "customAggregationUnits": ["spring_sale"],
+    }
     assert seen.headers["x-line-retry-key"] == str(key)
     assert result.request_id == result.accepted_request_id == seen_request_id(line)
     assert [m.id for m in result.sent_messages] == ["9"]
@@ -91,19 +96,25 @@ def seen_request_id(line: FakeLine) -> str:
 
 
 def test_narrowcast_progress_is_read_back(client: LineClient, line: FakeLine) -> None:
-    line.on("GET", "/v2/bot/message/progress/narrowcast",
-            Reply(200, {"phase": "succeeded", "successCount": 10, "failureCount": 0, "targetCount": 10}))
+    line.on(
+        "GET",
+        "/v2/bot/message/progress/narrowcast",
+        Reply(200, {"phase": "succeeded", "successCount": 10, "failureCount": 0, "targetCount": 10}),
+    )
     progress = client.narrowcast_progress("req-1")
     assert (progress.phase, progress.success_count, progress.target_count) == ("succeeded", 10, 10)
     assert line.seen[0].query == {"requestId": ["req-1"]}
 
 
 def test_content_comes_from_the_data_host(client: LineClient, line: FakeLine, data_line: FakeLine) -> None:
-    data_line.on("GET", "/v2/bot/message/m1/content",
-                 Reply(200, b"\x89PNGdata", headers={"Content-Type": "image/png"}))
+    data_line.on("GET", "/v2/bot/message/m1/content", Reply(200, b"\x89PNGdata", headers={"Content-Type": "image/png"}))
     content = client.get_content("m1")
     assert (content.status, content.data, content.content_type, content.ready) == (
-        200, b"\x89PNGdata", "image/png", True)
+        200,
+        b"\x89PNGdata",
+        "image/png",
+        True,
+    )
     assert line.seen == []
 
 
@@ -129,9 +140,7 @@ def test_unsent_content_is_not_found(client: LineClient, data_line: FakeLine) ->
     assert info.value.kind == "not_found"
 
 
-def test_rich_menu_image_upload_goes_to_the_data_host(
-    client: LineClient, line: FakeLine, data_line: FakeLine
-) -> None:
+def test_rich_menu_image_upload_goes_to_the_data_host(client: LineClient, line: FakeLine, data_line: FakeLine) -> None:
     data_line.on("POST", "/v2/bot/richmenu/rm-1/content", Reply(200, {}))
     client.upload_rich_menu_image("rm-1", b"\xff\xd8\xffjpeg", "image/jpeg")
     (seen,) = data_line.seen
@@ -172,13 +181,14 @@ def test_ids_cannot_escape_their_path_segment(client: LineClient, line: FakeLine
 
 
 def test_profile_and_bot_info_are_typed(client: LineClient, line: FakeLine) -> None:
-    line.on("GET", f"/v2/bot/profile/{USER}", Reply(200, {"userId": USER, "displayName": "Ann",
-                                                          "language": "ja"}))
-    line.on("GET", "/v2/bot/info", Reply(200, {"userId": "Ubot", "basicId": "@123abc",
-                                               "displayName": "Shop", "chatMode": "bot"}))
+    line.on("GET", f"/v2/bot/profile/{USER}", Reply(200, {"userId": USER, "displayName": "Ann", "language": "ja"}))
+    line.on(
+        "GET",
+        "/v2/bot/info",
+        Reply(200, {"userId": "Ubot", "basicId": "@123abc", "displayName": "Shop", "chatMode": "bot"}),
+    )
     profile = client.get_profile(USER)
-    assert (profile.user_id, profile.display_name, profile.language, profile.picture_url) == (
-        USER, "Ann", "ja", None)
+    assert (profile.user_id, profile.display_name, profile.language, profile.picture_url) == (USER, "Ann", "ja", None)
     assert client.get_bot_info().basic_id == "@123abc"
 
 
@@ -200,8 +210,7 @@ def test_insights_and_link_token_and_mark_as_read(client: LineClient, line: Fake
     line.on("POST", f"/v2/bot/user/{USER}/linkToken", Reply(200, {"linkToken": "LT"}))
     line.on("POST", "/v2/bot/chat/markAsRead", Reply(200, {}))
     client.get_statistics_per_unit("promo_a", date_from="20250301", date_to=dt.date(2025, 3, 31))
-    assert line.seen[0].query == {"customAggregationUnit": ["promo_a"], "from": ["20250301"],
-                                  "to": ["20250331"]}
+    assert line.seen[0].query == {"customAggregationUnit": ["promo_a"], "from": ["20250301"], "to": ["20250331"]}
     assert client.issue_link_token(USER) == "LT"
     client.mark_as_read("mark-token")
     assert line.requests_to("/v2/bot/chat/markAsRead")[0].json() == {"markAsReadToken": "mark-token"}

@@ -60,8 +60,16 @@ def test_a_bad_request_carries_lines_details(client: LineClient, line: FakeLine)
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(401, "auth"), (403, "auth"), (404, "not_found"), (410, "not_found"), (413, "client"),
-     (415, "client"), (502, "server"), (503, "server")],
+    [
+        (401, "auth"),
+        (403, "auth"),
+        (404, "not_found"),
+        (410, "not_found"),
+        (413, "client"),
+        (415, "client"),
+        (502, "server"),
+        (503, "server"),
+    ],
 )
 def test_statuses_map_to_kinds(client: LineClient, line: FakeLine, status: int, kind: str) -> None:
     line.on("GET", "/v2/bot/info", Reply(status, {"message": "nope"}))
@@ -71,12 +79,19 @@ def test_statuses_map_to_kinds(client: LineClient, line: FakeLine, status: int, 
     assert info.value.retryable is (kind == "server")
 
 
-def test_a_409_on_a_retry_key_is_success_with_the_original_request_id(
-    client: LineClient, line: FakeLine
-) -> None:
-    line.on("POST", PUSH, Reply(409, {"message": "The retry key is already accepted",
-                                      "sentMessages": [{"id": "461230966842064897", "quoteToken": "q"}]},
-                                headers={"x-line-accepted-request-id": "original-123"}))
+def test_a_409_on_a_retry_key_is_success_with_the_original_request_id(client: LineClient, line: FakeLine) -> None:
+    line.on(
+        "POST",
+        PUSH,
+        Reply(
+            409,
+            {
+                "message": "The retry key is already accepted",
+                "sentMessages": [{"id": "461230966842064897", "quoteToken": "q"}],
+            },
+            headers={"x-line-accepted-request-id": "original-123"},
+        ),
+    )
     result = client.push(USER, TEXT, retry_key=str(uuid.uuid4()))
     assert result.already_accepted is True
     assert result.accepted_request_id == "original-123"
@@ -91,8 +106,11 @@ def test_a_409_without_an_accepted_request_id_is_an_error(client: LineClient, li
 
 
 def test_a_409_elsewhere_is_a_conflict_error(client: LineClient, line: FakeLine) -> None:
-    line.on("POST", "/v2/bot/richmenu/alias", Reply(409, {"message": "conflict"},
-                                                      headers={"x-line-accepted-request-id": "x"}))
+    line.on(
+        "POST",
+        "/v2/bot/richmenu/alias",
+        Reply(409, {"message": "conflict"}, headers={"x-line-accepted-request-id": "x"}),
+    )
     with pytest.raises(LineAPIError) as info:
         client.create_rich_menu_alias("menu-a", "richmenu-1")
     assert info.value.kind == "conflict"

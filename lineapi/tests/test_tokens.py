@@ -24,13 +24,19 @@ def form(line: FakeLine, path: str) -> dict[str, list[str]]:
 
 
 def test_a_short_lived_token_is_issued_from_id_and_secret(line: FakeLine) -> None:
-    line.on("POST", "/v2/oauth/accessToken",
-            Reply(200, {"access_token": "AT-long-token-value", "expires_in": 2592000, "token_type": "Bearer"}))
+    line.on(
+        "POST",
+        "/v2/oauth/accessToken",
+        Reply(200, {"access_token": "AT-long-token-value", "expires_in": 2592000, "token_type": "Bearer"}),
+    )
     token = issue_short_lived_token(api_base=line.base_url, channel_id="1234", channel_secret=SECRET)
     assert (token.access_token, token.expires_in, token.token_type) == ("AT-long-token-value", 2592000, "Bearer")
     assert "AT-long-token-value" not in repr(token)
     assert form(line, "/v2/oauth/accessToken") == {
-        "grant_type": ["client_credentials"], "client_id": ["1234"], "client_secret": [SECRET]}
+        "grant_type": ["client_credentials"],
+        "client_id": ["1234"],
+        "client_secret": [SECRET],
+    }
     assert line.seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
 
 
@@ -40,12 +46,13 @@ def test_a_stateless_token_is_issued(line: FakeLine) -> None:
     assert token.expires_in == 899
 
 
-def test_bad_credentials_are_an_auth_error_without_the_secret(
-    line: FakeLine, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_bad_credentials_are_an_auth_error_without_the_secret(line: FakeLine, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    line.on("POST", "/v2/oauth/accessToken",
-            Reply(400, {"error": "invalid_client", "error_description": "invalid client_secret"}))
+    line.on(
+        "POST",
+        "/v2/oauth/accessToken",
+        Reply(400, {"error": "invalid_client", "error_description": "invalid client_secret"}),
+    )
     with pytest.raises(LineAPIError) as info:
         issue_short_lived_token(api_base=line.base_url, channel_id="1234", channel_secret=SECRET)
     error = info.value
@@ -68,8 +75,11 @@ def test_verify_reads_channel_and_lifetime_and_keeps_the_token_out_of_logs(
 
 
 def test_verify_of_an_expired_token_is_a_client_error(line: FakeLine) -> None:
-    line.on("GET", "/oauth2/v2.1/verify",
-            Reply(400, {"error": "invalid_request", "error_description": "access token expired"}))
+    line.on(
+        "GET",
+        "/oauth2/v2.1/verify",
+        Reply(400, {"error": "invalid_request", "error_description": "access token expired"}),
+    )
     with pytest.raises(LineAPIError) as info:
         verify_token(api_base=line.base_url, access_token="expired-token-123")
     assert (info.value.kind, info.value.message) == ("client", "invalid_request: access token expired")
