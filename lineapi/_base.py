@@ -37,6 +37,36 @@ def line_date(value: dt.date | str) -> str:
     raise ValueError(f"a LINE date is yyyyMMdd, not {value!r}")
 
 
+class _Answer(dict[str, Any]):
+    """LINE's JSON answer; a missing field is LINE's fault and raises LineAPIError, not KeyError."""
+
+    origin: tuple[int, str | None, str, str] = (0, None, "", "")
+
+    def __missing__(self, key: str) -> Any:
+        status, request_id, method, path = self.origin
+        raise LineAPIError(
+            "server",
+            f"LINE's answer lacks the field {key!r}",
+            status=status,
+            request_id=request_id,
+            retryable=True,
+            method=method,
+            path=path,
+        )
+
+
+def _malformed(response: requests.Response, method: str, path: str, message: str) -> LineAPIError:
+    return LineAPIError(
+        "server",
+        message,
+        status=response.status_code,
+        request_id=response.headers.get("x-line-request-id"),
+        retryable=True,
+        method=method,
+        path=path,
+    )
+
+
 class BaseClient:
     """Holds the token and one pooled session; every endpoint goes through :meth:`_call`."""
 
@@ -128,7 +158,12 @@ class BaseClient:
         ok: Collection[int] = (200,),
     ) -> Any:
         response = self._call(method, path, body=body, params=params, data_host=data_host, ok=ok)
-        return _transport.json_body(response, method=method, path=path)
+        data = _transport.json_body(response, method=method, path=path)
+        if not isinstance(data, dict):
+            raise _malformed(response, method, path, "LINE's answer is not a JSON object")
+        answer = _Answer(data)
+        answer.origin = (response.status_code, response.headers.get("x-line-request-id"), method, path)
+        return answer
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None, **kw: Any) -> Any:
         return self._json("GET", path, params=params, **kw)

@@ -175,3 +175,15 @@ def test_classify_without_a_server() -> None:
     assert classify(429, "Too many requests") == ("rate_limit", True)
     assert classify(None) == ("connection", True)
     assert classify(400) == ("client", False)
+
+
+def test_an_answer_missing_a_field_is_a_server_error_not_a_key_error(client: LineClient, line: FakeLine) -> None:
+    line.on("POST", "/v2/bot/user/" + USER + "/linkToken", Reply(200, {"unexpected": True}))
+    line.on("GET", "/v2/bot/message/quota", Reply(200, ["not", "an", "object"]))
+    with pytest.raises(LineAPIError) as info:
+        client.issue_link_token(USER)
+    assert (info.value.kind, info.value.retryable, info.value.status) == ("server", True, 200)
+    assert "linkToken" in info.value.message
+    with pytest.raises(LineAPIError) as info:
+        client.get_quota()
+    assert info.value.kind == "server"
