@@ -187,3 +187,9 @@ def test_an_answer_missing_a_field_is_a_server_error_not_a_key_error(client: Lin
     with pytest.raises(LineAPIError) as info:
         client.get_quota()
     assert info.value.kind == "server"
+
+
+def test_a_retry_after_header_is_kept_for_the_backoff(client: LineClient, line: FakeLine) -> None:
+    line.on("POST", PUSH, Reply(429, {"message": "Too many requests"}, headers={"Retry-After": "7"}))
+    error = raised(client)
+    assert (error.kind, error.retry_after) == ("rate_limit", 7.0)
