@@ -32,7 +32,7 @@ def test_sign_in_switch_language_and_connect_a_channel(page, live_server, linesi
     page.fill("#id_channel_id", channel_id)
     page.fill("#id_channel_secret", "0" * 32)  # a wrong secret first
     page.fill("#id_access_token", token)
-    page.click("summary")
+    page.click("details:has(#id_api_base) summary")
     page.fill("#id_api_base", linesim.base_url)
     page.fill("#id_data_api_base", linesim.base_url)
     page.click("button.primary")
