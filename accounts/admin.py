@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditLog, Channel, Membership, User
@@ -29,6 +30,7 @@ class ChannelAdmin(admin.ModelAdmin):
               "api_base", "data_api_base", "time_zone", "bot_user_id", "basic_id", "display_name", "verified_at",
               "webhook_url", "is_active"]
     inlines = [MembershipInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request):
         return False  # connecting a channel needs LINE verification: use the staff UI or `createchannel`

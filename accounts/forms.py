@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .models import Channel, Membership, Role, TokenMode
@@ -24,6 +25,9 @@ class ChannelForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text=_("Messaging API tab. Leave empty with automatic tokens."),
     )
+
+    api_base = forms.URLField(label=_("API base URL"), assume_scheme="https")
+    data_api_base = forms.URLField(label=capfirst(_("data API base URL")), assume_scheme="https")
 
     class Meta:
         model = Channel

@@ -181,6 +181,7 @@ TIME_ZONE = "UTC"  # storage and logs; pages show the current channel's time zon
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it even before collectstatic
 WHITENOISE_USE_FINDERS = DEBUG  # development serves straight from the apps' static folders
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))

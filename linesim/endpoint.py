@@ -12,7 +12,8 @@ import functools
 import json
 import re
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 
 from . import ids
 from .errors import (
@@ -68,6 +69,10 @@ def line_api(name: str, *, limit: str | None = None, auth: bool = True, retry_ke
                 return await handler(request, sim, channel)
             except LineError as err:
                 return err.response()
+            except ClientDisconnect:
+                # The caller hung up before its body arrived (a timeout, a killed worker): LINE would
+                # simply drop such a request, so there is nothing to record and no one to answer.
+                return Response(status_code=499)
 
         endpoint.line_endpoint = name
         return endpoint
