@@ -35,6 +35,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Refresh the translation catalogues after changing strings.
 messages: $(STAMP)

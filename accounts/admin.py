@@ -24,11 +24,33 @@ class ChannelAdmin(admin.ModelAdmin):
 
     list_display = ["name", "channel_id", "token_mode", "bot_user_id", "time_zone", "verified_at", "is_active"]
     search_fields = ["name", "channel_id", "bot_user_id", "basic_id"]
-    readonly_fields = ["masked_secret", "masked_access_token", "bot_user_id", "basic_id", "display_name",
-                       "verified_at", "issued_token_expires_at", "webhook_url"]
-    fields = ["name", "channel_id", "masked_secret", "token_mode", "masked_access_token", "issued_token_expires_at",
-              "api_base", "data_api_base", "time_zone", "bot_user_id", "basic_id", "display_name", "verified_at",
-              "webhook_url", "is_active"]
+    readonly_fields = [
+        "masked_secret",
+        "masked_access_token",
+        "bot_user_id",
+        "basic_id",
+        "display_name",
+        "verified_at",
+        "issued_token_expires_at",
+        "webhook_url",
+    ]
+    fields = [
+        "name",
+        "channel_id",
+        "masked_secret",
+        "token_mode",
+        "masked_access_token",
+        "issued_token_expires_at",
+        "api_base",
+        "data_api_base",
+        "time_zone",
+        "bot_user_id",
+        "basic_id",
+        "display_name",
+        "verified_at",
+        "webhook_url",
+        "is_active",
+    ]
     inlines = [MembershipInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -55,8 +77,13 @@ class ChannelAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _audit_member(request, membership, action, roles):
-        audit(actor=request.user, action=action, channel=membership.channel,
-              target=membership.user.get_username(), changes={"role": roles})
+        audit(
+            actor=request.user,
+            action=action,
+            channel=membership.channel,
+            target=membership.user.get_username(),
+            changes={"role": roles},
+        )
 
 
 @admin.register(AuditLog)

@@ -25,9 +25,22 @@ class ChannelSerializer(serializers.ModelSerializer):
     class Meta:
         model = Channel
         fields = [
-            "id", "name", "channel_id", "channel_secret", "token_mode", "access_token", "time_zone", "api_base",
-            "data_api_base", "bot_user_id", "basic_id", "display_name", "picture_url", "verified_at",
-            "webhook_url", "role",
+            "id",
+            "name",
+            "channel_id",
+            "channel_secret",
+            "token_mode",
+            "access_token",
+            "time_zone",
+            "api_base",
+            "data_api_base",
+            "bot_user_id",
+            "basic_id",
+            "display_name",
+            "picture_url",
+            "verified_at",
+            "webhook_url",
+            "role",
         ]
         read_only_fields = ["bot_user_id", "basic_id", "display_name", "picture_url", "verified_at"]
 
@@ -82,7 +95,9 @@ class ChannelViewSet(
         return channels_for(self.request.user)
 
     def perform_create(self, serializer):
-        serializer.instance = self._run(lambda: services.channel_create(actor=self.request.user, **serializer.validated_data))
+        serializer.instance = self._run(
+            lambda: services.channel_create(actor=self.request.user, **serializer.validated_data)
+        )
 
     def perform_update(self, serializer):
         channel = serializer.instance

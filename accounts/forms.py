@@ -31,8 +31,16 @@ class ChannelForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = ["name", "channel_id", "channel_secret", "token_mode", "access_token", "time_zone", "api_base",
-                  "data_api_base"]
+        fields = [
+            "name",
+            "channel_id",
+            "channel_secret",
+            "token_mode",
+            "access_token",
+            "time_zone",
+            "api_base",
+            "data_api_base",
+        ]
         widgets = {"token_mode": forms.RadioSelect}
 
     def __init__(self, *args, **kwargs):

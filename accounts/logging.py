@@ -9,7 +9,9 @@ import re
 _PATTERNS = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-+/=]{8,}"), r"\1[redacted]"),
     (
-        re.compile(r"(?i)((?:channel_?secret|client_secret|access_?token|secret|password)['\"]?\s*[:=]\s*['\"]?)[^\s'\",&]+"),
+        re.compile(
+            r"(?i)((?:channel_?secret|client_secret|access_?token|secret|password)['\"]?\s*[:=]\s*['\"]?)[^\s'\",&]+"
+        ),
         r"\1[redacted]",
     ),
     (re.compile(r"gAAAAA[A-Za-z0-9_\-=]{20,}"), "[redacted]"),

@@ -22,9 +22,7 @@ class Perm(StrEnum):
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm),
-    Role.MARKETER: frozenset(
-        {Perm.VIEW, Perm.COMPOSE_CAMPAIGNS, Perm.MANAGE_AUTO_REPLIES, Perm.MANAGE_RICH_MENUS}
-    ),
+    Role.MARKETER: frozenset({Perm.VIEW, Perm.COMPOSE_CAMPAIGNS, Perm.MANAGE_AUTO_REPLIES, Perm.MANAGE_RICH_MENUS}),
     Role.SUPPORT: frozenset({Perm.VIEW, Perm.REPLY}),
     Role.VIEWER: frozenset({Perm.VIEW}),
 }

@@ -52,9 +52,7 @@ def _issue_token(*, mode: str, api_base: str, channel_id: str, channel_secret: s
 
 def _verification_message(exc: LineAPIError) -> str:
     if exc.kind in ("timeout", "connection"):
-        return _("LINE could not be reached (%(reason)s). Check the API base URL and try again.") % {
-            "reason": exc.kind
-        }
+        return _("LINE could not be reached (%(reason)s). Check the API base URL and try again.") % {"reason": exc.kind}
     return _("LINE refused it: %(message)s") % {"message": exc.message or exc.status}
 
 
@@ -85,7 +83,10 @@ def verify_credentials(
             info = line_tokens.verify_token(api_base=api_base, access_token=access_token)
         except LineAPIError as exc:
             raise ChannelVerificationError(
-                {"access_token": _("LINE says this access token is not valid (%(message)s).") % {"message": exc.message}}
+                {
+                    "access_token": _("LINE says this access token is not valid (%(message)s).")
+                    % {"message": exc.message}
+                }
             ) from exc
         if str(info.client_id) != str(channel_id):
             raise ChannelVerificationError({"access_token": _("This access token belongs to another channel.")})

@@ -24,8 +24,10 @@ RENEW_MARGIN_SECONDS = 5 * 60
 def renew_channel_tokens() -> int:
     """Renew every automatic token that expires within the margin; safe to run twice at once."""
     soon = timezone.now() + timedelta(seconds=RENEW_MARGIN_SECONDS)
-    due = Channel.objects.filter(is_active=True).exclude(token_mode=TokenMode.LONG_LIVED).filter(
-        Q(issued_token_expires_at__isnull=True) | Q(issued_token_expires_at__lte=soon)
+    due = (
+        Channel.objects.filter(is_active=True)
+        .exclude(token_mode=TokenMode.LONG_LIVED)
+        .filter(Q(issued_token_expires_at__isnull=True) | Q(issued_token_expires_at__lte=soon))
     )
     renewed = 0
     for pk in due.values_list("pk", flat=True):

@@ -3,8 +3,8 @@
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import ChannelViewSet
-from messaging.campaigns.api import CampaignViewSet
 from messaging.api import ConversationViewSet, FriendViewSet, WebhookEventViewSet
+from messaging.campaigns.api import CampaignViewSet
 
 router = DefaultRouter()
 router.register("channels", ChannelViewSet, basename="channel")

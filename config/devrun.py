@@ -42,7 +42,7 @@ def _demo_credentials() -> dict:
 
 
 def _post_json(url: str, payload: dict) -> None:
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (a loopback URL we built)
         url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
     with urllib.request.urlopen(request, timeout=5):  # noqa: S310 (a loopback URL we built)
@@ -75,7 +75,7 @@ def _demo_friends(sim_url: str, channel_id: str) -> None:
         if json.loads(response.read()).get("users"):
             return
     for friend in DEMO_FRIENDS:
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310
             base, data=json.dumps(friend).encode(), headers={"Content-Type": "application/json"}, method="POST"
         )
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
@@ -90,8 +90,14 @@ class Supervisor:
 
     def start(self, name: str, args: list[str], env: dict) -> None:
         proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            text=True, bufsize=1,
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            text=True,
+            bufsize=1,
         )
         self.procs[name] = proc
         threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
@@ -143,7 +149,9 @@ def main() -> None:
     _post_json(f"{sim_url}/_sim/channels", {**creds, "webhookUrl": webhook, "displayName": "Demo Shop"})
     subprocess.run(
         [PY, "manage.py", "demo_setup", "--linesim-url", sim_url, "--credentials", str(VAR / "demo.json")],
-        cwd=ROOT, env=env, check=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
     sup.start("web", [PY, "manage.py", "runserver", f"127.0.0.1:{web_port}", "--noreload"], env)
     sup.start("worker", [PY, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"], env)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import environ
 from cryptography.fernet import Fernet
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

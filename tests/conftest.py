@@ -35,10 +35,30 @@ class WorkerProcess:
         log_path = self.log_dir / f"worker-{self.starts}.log"
         self.log = log_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info", "--pool", "prefork",
-             "--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"test{self.starts}@%h"],
-            cwd=ROOT, env=self._env(), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-l",
+                "info",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(self.concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test{self.starts}@%h",
+            ],
+            cwd=ROOT,
+            env=self._env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while "ready." not in log_path.read_text():
@@ -86,8 +106,14 @@ def celery_worker_process(transactional_db, tmp_path):
 
 
 BROWSER_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -112,5 +138,3 @@ def page(browser):
     pg.set_default_timeout(15000)
     yield pg
     context.close()
-
-

@@ -103,8 +103,13 @@ def test_secrets_are_encrypted_in_the_database(sim_channel):
     from accounts.services import channel_create
 
     channel = channel_create(
-        actor=None, name="X", channel_id=sim_channel["channel_id"], channel_secret=sim_channel["secret"],
-        token_mode=TokenMode.LONG_LIVED, access_token=sim_channel["token"], api_base=sim_channel["api_base"],
+        actor=None,
+        name="X",
+        channel_id=sim_channel["channel_id"],
+        channel_secret=sim_channel["secret"],
+        token_mode=TokenMode.LONG_LIVED,
+        access_token=sim_channel["token"],
+        api_base=sim_channel["api_base"],
         data_api_base=sim_channel["api_base"],
     )
     with connection.cursor() as cursor:
@@ -130,8 +135,17 @@ def test_editing_keeps_the_stored_secret_when_the_box_is_left_empty(superuser_cl
 
 def test_createchannel_prints_the_webhook_url(sim_channel, capsys):
     call_command(
-        "createchannel", "--name", "CLI Shop", "--channel-id", sim_channel["channel_id"], "--secret",
-        sim_channel["secret"], "--access-token", sim_channel["token"], "--api-base", sim_channel["api_base"],
+        "createchannel",
+        "--name",
+        "CLI Shop",
+        "--channel-id",
+        sim_channel["channel_id"],
+        "--secret",
+        sim_channel["secret"],
+        "--access-token",
+        sim_channel["token"],
+        "--api-base",
+        sim_channel["api_base"],
     )
     assert capsys.readouterr().out.strip().endswith(f"/webhooks/line/{sim_channel['channel_id']}/")
     assert Channel.objects.get().data_api_base == sim_channel["api_base"]
@@ -140,8 +154,17 @@ def test_createchannel_prints_the_webhook_url(sim_channel, capsys):
 def test_createchannel_refuses_a_wrong_secret(sim_channel):
     with pytest.raises(CommandError, match="LINE refused"):
         call_command(
-            "createchannel", "--name", "CLI Shop", "--channel-id", sim_channel["channel_id"], "--secret", "f" * 32,
-            "--access-token", sim_channel["token"], "--api-base", sim_channel["api_base"],
+            "createchannel",
+            "--name",
+            "CLI Shop",
+            "--channel-id",
+            sim_channel["channel_id"],
+            "--secret",
+            "f" * 32,
+            "--access-token",
+            sim_channel["token"],
+            "--api-base",
+            sim_channel["api_base"],
         )
     assert not Channel.objects.exists()
 
@@ -153,11 +176,18 @@ def test_beat_renews_an_automatic_token_before_it_expires(sim_channel):
     from accounts.tasks import renew_channel_tokens
 
     channel = channel_create(
-        actor=None, name="Auto", channel_id=sim_channel["channel_id"], channel_secret=sim_channel["secret"],
-        token_mode=TokenMode.STATELESS, api_base=sim_channel["api_base"], data_api_base=sim_channel["api_base"],
+        actor=None,
+        name="Auto",
+        channel_id=sim_channel["channel_id"],
+        channel_secret=sim_channel["secret"],
+        token_mode=TokenMode.STATELESS,
+        api_base=sim_channel["api_base"],
+        data_api_base=sim_channel["api_base"],
     )
     old = channel.issued_token
-    Channel.objects.filter(pk=channel.pk).update(issued_token_expires_at=timezone.now() + timezone.timedelta(seconds=60))
+    Channel.objects.filter(pk=channel.pk).update(
+        issued_token_expires_at=timezone.now() + timezone.timedelta(seconds=60)
+    )
 
     assert renew_channel_tokens() == 1
     channel.refresh_from_db()

@@ -34,8 +34,14 @@ def member(role):
 
 
 def settings_post(channel, **changes):
-    data = {"name": channel.name, "channel_id": channel.channel_id, "token_mode": channel.token_mode,
-            "time_zone": channel.time_zone, "api_base": channel.api_base, "data_api_base": channel.data_api_base}
+    data = {
+        "name": channel.name,
+        "channel_id": channel.channel_id,
+        "token_mode": channel.token_mode,
+        "time_zone": channel.time_zone,
+        "api_base": channel.api_base,
+        "data_api_base": channel.data_api_base,
+    }
     data.update(changes)
     return data
 
@@ -57,7 +63,10 @@ def test_only_admins_change_settings_members_and_read_the_audit_log(client, role
     response = client.post(reverse("channel-settings", args=[channel.pk]), settings_post(channel, name="Hacked"))
     assert response.status_code == 403
     assert "permission" in response.content.decode()
-    assert client.post(reverse("member-add", args=[channel.pk]), {"username": other.username, "role": "admin"}).status_code == 403
+    assert (
+        client.post(reverse("member-add", args=[channel.pk]), {"username": other.username, "role": "admin"}).status_code
+        == 403
+    )
     assert client.get(reverse("audit-log", args=[channel.pk])).status_code == 403
     channel.refresh_from_db()
     assert channel.name != "Hacked"
@@ -132,7 +141,9 @@ def test_the_api_lists_only_the_callers_channels_with_their_role():
     assert "channel_secret" not in body["results"][0] and "access_token" not in body["results"][0]
 
 
-@pytest.mark.parametrize("role,status", [(Role.ADMIN, 200), (Role.MARKETER, 403), (Role.SUPPORT, 403), (Role.VIEWER, 403)])
+@pytest.mark.parametrize(
+    "role,status", [(Role.ADMIN, 200), (Role.MARKETER, 403), (Role.SUPPORT, 403), (Role.VIEWER, 403)]
+)
 def test_the_api_lets_only_admins_change_a_channel(role, status):
     user, channel = member(role)
     response = api_client_for(user).patch(f"/api/v1/channels/{channel.pk}/", {"name": "Renamed"}, format="json")
@@ -156,12 +167,20 @@ def test_changes_made_in_the_django_admin_are_audited_too(client):
     client.force_login(root)
     url = reverse("admin:accounts_channel_change", args=[channel.pk])
     data = {
-        "name": "After", "channel_id": channel.channel_id, "token_mode": channel.token_mode,
-        "api_base": channel.api_base, "data_api_base": channel.data_api_base, "time_zone": channel.time_zone,
+        "name": "After",
+        "channel_id": channel.channel_id,
+        "token_mode": channel.token_mode,
+        "api_base": channel.api_base,
+        "data_api_base": channel.data_api_base,
+        "time_zone": channel.time_zone,
         "is_active": "on",
-        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0",
-        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
-        "memberships-0-user": newcomer.pk, "memberships-0-role": Role.SUPPORT, "memberships-0-channel": channel.pk,
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-user": newcomer.pk,
+        "memberships-0-role": Role.SUPPORT,
+        "memberships-0-channel": channel.pk,
     }
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]

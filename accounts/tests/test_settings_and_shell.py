@@ -17,10 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_manage(*args, **env):
-    dropped = ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")  # the last is set for Playwright
+    dropped = (
+        "DJANGO_SECRET_KEY",
+        "FIELD_ENCRYPTION_KEY",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    )  # the last is set for Playwright
     base = {k: v for k, v in os.environ.items() if k not in dropped}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY"])
@@ -36,8 +41,13 @@ def test_check_deploy_is_clean_under_production_settings():
     from cryptography.fernet import Fernet
 
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DJANGO_DEBUG="0", DJANGO_SECRET_KEY="k3y-" + "q9Zx" * 16, FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="k3y-" + "q9Zx" * 16,
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         DJANGO_ALLOWED_HOSTS="console.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr

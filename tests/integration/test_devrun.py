@@ -39,12 +39,21 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
     env.update(VAR_DIR=str(tmp_path / "var"), WEB_PORT=str(web), LINESIM_PORT=str(sim), DJANGO_DEBUG="1")
     env.pop("PUBLIC_BASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "config.devrun"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "config.devrun"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     seen: list[str] = []
     try:
         password = read_until(proc, r"Demo admin created: username 'admin', password '([^']+)'", seen).group(1)
-        read_until(proc, rf"Demo channel 'Demo Shop' \(2000000001\) -> http://127.0.0.1:{web}/webhooks/line/2000000001/", seen)
+        read_until(
+            proc, rf"Demo channel 'Demo Shop' \(2000000001\) -> http://127.0.0.1:{web}/webhooks/line/2000000001/", seen
+        )
         read_until(proc, r"worker \|.*ready\.", seen)
         login = urllib.request.urlopen(f"http://127.0.0.1:{web}/accounts/login/", timeout=10).read().decode()
         assert "Sign in" in login

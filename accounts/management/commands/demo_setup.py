@@ -1,5 +1,6 @@
 import json
 import secrets
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -17,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin")
 
     def handle(self, *args, linesim_url, credentials, username, **opts):
-        creds = json.loads(open(credentials).read())
+        creds = json.loads(Path(credentials).read_text())
         User = get_user_model()
         admin = User.objects.filter(username=username).first()
         if admin is None:
