@@ -273,6 +273,7 @@ def measure(runs: int) -> dict:
     hot = Conversation.objects.get(pk=1)
     nobody = type("U", (), {"pk": 0})()
     filters = selectors.ConversationFilters()
+    total = max(Message.objects.order_by("-id").values_list("id", flat=True).first(), 1_000_001)
     deep_row = Message.objects.filter(conversation=hot).order_by("-sent_at", "-id")[10_000]
     deep = selectors.Cursor(deep_row.sent_at, deep_row.pk)
     results = {
@@ -286,19 +287,29 @@ def measure(runs: int) -> dict:
         "unread": timed(lambda: selectors.unread_total(channel), max(5, runs // 20)),
         "thread": timed(lambda: selectors.thread_page(hot), runs),
         "thread deep": timed(lambda: selectors.thread_page(hot, before=deep), runs),
+        # What agents search for: an order number, a name (a rare token), not a stop word.
         "search": timed(
             lambda: list(
                 selectors.message_search(
-                    Message.objects.filter(channel=channel), random.choice(WORDS) + " " + random.choice(WORDS)
+                    Message.objects.filter(channel=channel), str(random.randint(1_000_000, total))
                 ).order_by("-sent_at", "-id")[:30]
             ),
             max(10, runs // 4),
         ),
         "list search": timed(
             lambda: selectors.conversation_list(
-                channel, filters=selectors.ConversationFilters(q="refund coupon"), user=nobody
+                channel, filters=selectors.ConversationFilters(q=str(random.randint(1_000_000, total))), user=nobody
             ),
             max(10, runs // 4),
+        ),
+        # The worst case: two words each in a fifth of all messages.
+        "search common": timed(
+            lambda: list(
+                selectors.message_search(Message.objects.filter(channel=channel), "refund coupon").order_by(
+                    "-sent_at", "-id"
+                )[:30]
+            ),
+            3,
         ),
     }
     return results

@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 from .models import Conversation, Message
 
 PAGE_SIZE = 30
+SEARCH_LIMIT = 1000  # conversations a search can list
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,13 @@ def conversation_list(channel, *, filters: ConversationFilters, user, cursor: Cu
     if filters.unread:
         qs = qs.filter(unread_count__gt=0)
     if filters.q:
+        # Collect the few matching conversations first: filtering the whole list by an OR of a subquery
+        # would walk every conversation of the channel.
         matching = message_search(Message.objects.filter(channel=channel, is_unsent=False), filters.q)
-        qs = qs.filter(Q(pk__in=matching.values("conversation_id")) | Q(friend__display_name__icontains=filters.q))
+        ids = set(matching.order_by().values_list("conversation_id", flat=True)[:SEARCH_LIMIT])
+        named = Conversation.objects.filter(channel=channel, friend__display_name__icontains=filters.q)
+        ids.update(named.values_list("pk", flat=True)[:SEARCH_LIMIT])
+        qs = qs.filter(pk__in=ids)
     if cursor:
         qs = qs.filter(_before("last_message_at", cursor))
     rows = list(qs.order_by("-last_message_at", "-id")[: size + 1])
