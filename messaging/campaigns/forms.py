@@ -8,10 +8,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import audiences
+from .emoji import emoji_errors
 from .models import AudienceKind, Segment
+from .stickers import sticker_errors
 from .validation import message_errors, parse_messages_json, schedule_errors
 
 MAX_CSV_BYTES = 40 * 1024 * 1024
+
+
+def composer_errors(messages) -> dict[str, list[str]]:
+    """LINE's documented limits, plus stickers and LINE emoji that are not on LINE's lists, by path."""
+    errors = message_errors(messages)
+    for extra in (sticker_errors(messages), emoji_errors(messages)):
+        for path, msgs in extra.items():
+            errors.setdefault(path, []).extend(msgs)
+    return errors
 
 
 class CampaignForm(forms.Form):
@@ -64,7 +75,7 @@ class CampaignForm(forms.Form):
         value, problem = parse_messages_json(self.cleaned_data.get("messages") or "[]")
         if problem:
             raise ValidationError(problem)
-        self.message_path_errors = message_errors(value)
+        self.message_path_errors = composer_errors(value)
         if self.message_path_errors:
             raise ValidationError([f"{path}: {' '.join(msgs)}" if path != "messages" else " ".join(msgs)
                                    for path, msgs in self.message_path_errors.items()])

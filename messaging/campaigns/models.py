@@ -94,6 +94,11 @@ class Campaign(models.Model):
     failed_count = models.PositiveIntegerField(_("failed"), default=0)
     line_request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
     narrowcast_phase = models.CharField(_("narrowcast phase"), max_length=16, blank=True)
+    # Liveness, for the sweeper: tasks that work on the campaign stamp these; a stale stamp means the task
+    # died (killed worker, lost message) and the sweeper queues it again, at most once per lease.
+    freezer_seen_at = models.DateTimeField(null=True, blank=True)
+    senders_seen_at = models.DateTimeField(null=True, blank=True)
+    kicked_at = models.DateTimeField(null=True, blank=True)  # when freezer/senders were last queued
     pause_reason = models.CharField(_("paused because"), max_length=10, choices=PauseReason.choices, blank=True)
     status_note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

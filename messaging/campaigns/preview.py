@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from . import emoji, stickers
 
 SAMPLE_NAME = "Aiko"
 
@@ -47,11 +50,14 @@ def display_items(messages: Any, *, personalize: bool = False) -> list[dict]:
             continue
         item: dict = {"index": i, "type": m.get("type", ""), "sender": m.get("sender") or {}}
         kind = item["type"]
-        if kind in ("text", "textV2"):
-            text = str(m.get("text", ""))
-            item["text"] = text.replace("{name}", SAMPLE_NAME) if personalize or kind == "textV2" else text
+        if kind == "text":
+            item["parts"] = text_parts(str(m.get("text", "")), m.get("emojis"), personalize=personalize)
+        elif kind == "textV2":
+            item["parts"] = text_v2_parts(str(m.get("text", "")), m.get("substitution"))
         elif kind == "sticker":
-            item.update(package=m.get("packageId"), sticker=m.get("stickerId"))
+            item.update(package=m.get("packageId"), sticker=m.get("stickerId"),
+                        url=stickers.image_url(m["stickerId"]) if stickers.is_sendable(
+                            m.get("packageId"), m.get("stickerId")) else "")
         elif kind in ("image", "video"):
             item["url"] = m.get("previewImageUrl", "")
         elif kind == "audio":
@@ -81,3 +87,66 @@ def display_items(messages: Any, *, personalize: bool = False) -> list[dict]:
         for item in items[:-1]:
             item["quick"] = []  # LINE shows only the last message's quick reply
     return items
+
+
+def _emoji_part(product: Any, emoji_id: Any) -> dict:
+    ok = isinstance(product, str) and isinstance(emoji_id, str) and product.isalnum() and emoji_id.isalnum()
+    return {"emoji": f"{product}/{emoji_id}", "url": emoji.image_url(product, emoji_id) if ok else ""}
+
+
+def text_parts(text: str, emojis: Any, *, personalize: bool = False) -> list[dict]:
+    """Text split into runs of text and LINE emoji images, placing each emoji at its UTF-16 ``index``.
+
+    A ``$`` no emoji points at stays a dollar sign, as it does on LINE.
+    """
+    by_unit: dict[int, dict] = {}
+    for e in emojis if isinstance(emojis, list) else []:
+        if isinstance(e, dict) and isinstance(e.get("index"), int):
+            by_unit[e["index"]] = e
+    parts: list[dict] = []
+    run: list[str] = []
+    unit = 0
+    for ch in text:
+        e = by_unit.get(unit) if ch == "$" else None
+        if e is not None:
+            parts.append({"text": "".join(run)})
+            parts.append(_emoji_part(e.get("productId"), e.get("emojiId")))
+            run = []
+        else:
+            run.append(ch)
+        unit += 2 if ord(ch) > 0xFFFF else 1
+    parts.append({"text": "".join(run)})
+    if personalize:
+        for part in parts:
+            if "text" in part:
+                part["text"] = part["text"].replace("{name}", SAMPLE_NAME)
+    return [p for p in parts if p.get("text") != ""]
+
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([0-9A-Za-z_]{1,20})\}")
+
+
+def text_v2_parts(text: str, substitution: Any) -> list[dict]:
+    """textV2: ``{key}`` becomes its emoji image or ``@mention``; ``{{``/``}}`` are literal braces."""
+    subs = substitution if isinstance(substitution, dict) else {}
+    parts: list[dict] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(text):
+        parts.append({"text": text[pos:match.start()]})
+        pos = match.end()
+        key = match.group(1)
+        if key is None:
+            parts.append({"text": match.group(0)[0]})
+            continue
+        value = subs.get(key)
+        if key == "name" and value is None:
+            parts.append({"text": SAMPLE_NAME})
+        elif isinstance(value, dict) and value.get("type") == "emoji":
+            parts.append(_emoji_part(value.get("productId"), value.get("emojiId")))
+        elif isinstance(value, dict) and value.get("type") == "mention":
+            mentionee = value.get("mentionee") or {}
+            parts.append({"mention": "@All" if mentionee.get("type") == "all" else "@" + SAMPLE_NAME})
+        else:
+            parts.append({"text": match.group(0)})
+    parts.append({"text": text[pos:]})
+    return [p for p in parts if p.get("text") != ""]
