@@ -43,8 +43,14 @@ def _video_poster() -> bytes:
 
 def _check_image(upload, *, max_size: int) -> Image.Image:
     if upload.size > max_size:
-        raise CampaignInvalid({"file": [_("The file is %(size)s bytes; at most %(max)s bytes are allowed.")
-                                        % {"size": upload.size, "max": max_size}]})
+        raise CampaignInvalid(
+            {
+                "file": [
+                    _("The file is %(size)s bytes; at most %(max)s bytes are allowed.")
+                    % {"size": upload.size, "max": max_size}
+                ]
+            }
+        )
     try:
         image = Image.open(upload)
         image.verify()
@@ -54,8 +60,9 @@ def _check_image(upload, *, max_size: int) -> Image.Image:
     except (UnidentifiedImageError, OSError, SyntaxError):
         raise CampaignInvalid({"file": [_("This file is not an image LINE can show (JPEG or PNG).")]})
     if image.format not in ("JPEG", "PNG"):
-        raise CampaignInvalid({"file": [_("LINE accepts JPEG or PNG images only (this is %(format)s).")
-                                        % {"format": image.format}]})
+        raise CampaignInvalid(
+            {"file": [_("LINE accepts JPEG or PNG images only (this is %(format)s).") % {"format": image.format}]}
+        )
     upload.seek(0)
     return image
 
@@ -74,9 +81,14 @@ def _check_signature(upload, kind: str) -> None:
 @transaction.atomic
 def media_upload(*, channel, actor, kind: str, upload) -> dict:
     """Store the file and answer the URLs to put in the message (originalContentUrl, previewImageUrl)."""
-    asset = MediaAsset(channel=channel, kind=kind if kind != "preview" else MediaKind.IMAGE, created_by=actor,
-                       original_name=upload.name[:200], content_type=getattr(upload, "content_type", "") or "",
-                       size=upload.size)
+    asset = MediaAsset(
+        channel=channel,
+        kind=kind if kind != "preview" else MediaKind.IMAGE,
+        created_by=actor,
+        original_name=upload.name[:200],
+        content_type=getattr(upload, "content_type", "") or "",
+        size=upload.size,
+    )
     if kind in (MediaKind.IMAGE, "preview"):
         image = _check_image(upload, max_size=PREVIEW_MAX if kind == "preview" else IMAGE_MAX)
         asset.width, asset.height = image.size

@@ -35,13 +35,20 @@ def marketer(shop, client):
 
 
 def compose(client, channel, *, messages=TEXT, action="schedule", **extra):
-    data = {"name": "Weekend", "messages": json.dumps(messages), "audience_kind": "segment", "send_mode": "now",
-            "action": action, **extra}
+    data = {
+        "name": "Weekend",
+        "messages": json.dumps(messages),
+        "audience_kind": "segment",
+        "send_mode": "now",
+        "action": action,
+        **extra,
+    }
     return client.post(reverse("campaign-create", args=[channel.pk]), data)
 
 
-def test_a_marketer_schedules_a_campaign_that_is_sent_now(shop, marketer, client, linesim,
-                                                          django_capture_on_commit_callbacks):
+def test_a_marketer_schedules_a_campaign_that_is_sent_now(
+    shop, marketer, client, linesim, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = compose(client, shop)
     assert response.status_code == 302
@@ -51,15 +58,42 @@ def test_a_marketer_schedules_a_campaign_that_is_sent_now(shop, marketer, client
     assert b'data-testid="accepted">12<' in page.content
 
 
-@pytest.mark.parametrize("messages, path, text", [
-    ([{"type": "text", "text": "x" * 5001}], "messages[0].text", "At most 5000 characters"),
-    (TEXT * 6, "messages", "At most 5 item(s)"),
-    ([{"type": "image", "originalContentUrl": "http://shop.example/a.jpg",
-       "previewImageUrl": "https://shop.example/a.jpg"}], "messages[0].originalContentUrl", "https://"),
-    ([{"type": "flex", "altText": "big", "contents": {"type": "bubble", "body": {
-        "type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "y" * 2000}] * 20}}}],
-     "messages[0].contents", "bytes"),
-])
+@pytest.mark.parametrize(
+    "messages, path, text",
+    [
+        ([{"type": "text", "text": "x" * 5001}], "messages[0].text", "At most 5000 characters"),
+        (TEXT * 6, "messages", "At most 5 item(s)"),
+        (
+            [
+                {
+                    "type": "image",
+                    "originalContentUrl": "http://shop.example/a.jpg",
+                    "previewImageUrl": "https://shop.example/a.jpg",
+                }
+            ],
+            "messages[0].originalContentUrl",
+            "https://",
+        ),
+        (
+            [
+                {
+                    "type": "flex",
+                    "altText": "big",
+                    "contents": {
+                        "type": "bubble",
+                        "body": {
+                            "type": "box",
+                            "layout": "vertical",
+                            "contents": [{"type": "text", "text": "y" * 2000}] * 20,
+                        },
+                    },
+                }
+            ],
+            "messages[0].contents",
+            "bytes",
+        ),
+    ],
+)
 def test_bad_messages_are_refused_with_the_error_at_the_field(shop, marketer, client, messages, path, text):
     response = compose(client, shop, messages=messages)
     assert response.status_code == 400
@@ -68,9 +102,10 @@ def test_bad_messages_are_refused_with_the_error_at_the_field(shop, marketer, cl
 
 
 def test_the_live_check_reports_errors_by_path_and_renders_the_phone(shop, marketer, client):
-    response = client.post(reverse("campaign-preview", args=[shop.pk]),
-                           {"messages": json.dumps([{"type": "text", "text": "Hi {name}"}] + TEXT * 5),
-                            "personalize": "on"})
+    response = client.post(
+        reverse("campaign-preview", args=[shop.pk]),
+        {"messages": json.dumps([{"type": "text", "text": "Hi {name}"}] + TEXT * 5), "personalize": "on"},
+    )
     data = response.json()
     assert "messages" in data["errors"] and "Hi Aiko" in data["html"]
 
@@ -92,8 +127,9 @@ def test_a_time_in_the_past_is_refused(shop, marketer, client):
 
 def test_a_csv_with_garbage_rows_keeps_the_good_ones_and_reports_the_rest(shop, marketer, client):
     csv = f"user_id\n{user_id(1)}\ngarbage\n{user_id(2)}\n{user_id(1)}\n"
-    response = client.post(reverse("campaign-reach", args=[shop.pk]),
-                           {"audience_kind": "list", "user_ids_text": csv, "name": "x"})
+    response = client.post(
+        reverse("campaign-reach", args=[shop.pk]), {"audience_kind": "list", "user_ids_text": csv, "name": "x"}
+    )
     body = response.content.decode()
     assert "Estimated reach" in body and ">2<" not in body  # count is formatted below
     assert "2 rows were skipped" in body and "garbage" in body and "listed twice" in body
@@ -128,8 +164,12 @@ def test_an_uploaded_image_gets_a_pillow_preview_served_from_our_url(shop, marke
 
 def test_marketers_wait_for_an_admin_when_the_channel_requires_approval(shop, marketer, client):
     CampaignSettings.objects.create(channel=shop, require_approval=True)
-    compose(client, shop, send_mode="later",
-            scheduled_at=(timezone.localtime(timezone.now(), shop.tz) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+    compose(
+        client,
+        shop,
+        send_mode="later",
+        scheduled_at=(timezone.localtime(timezone.now(), shop.tz) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
+    )
     c = Campaign.objects.get()
     assert c.state == CampaignState.PENDING_APPROVAL
     admin = staff(shop, role=Role.ADMIN)
@@ -160,8 +200,11 @@ def test_a_campaign_can_be_cancelled_before_it_starts(shop, marketer):
 def test_the_api_creates_schedules_reads_and_cancels(shop, marketer):
     api = APIClient()
     api.force_authenticate(marketer)
-    created = api.post("/api/v1/campaigns/", {"channel": shop.pk, "name": "API", "messages": TEXT,
-                                              "audience_kind": "segment", "audience": {}}, format="json")
+    created = api.post(
+        "/api/v1/campaigns/",
+        {"channel": shop.pk, "name": "API", "messages": TEXT, "audience_kind": "segment", "audience": {}},
+        format="json",
+    )
     assert created.status_code == 201, created.content
     pk = created.json()["id"]
     when = (timezone.now() + timedelta(days=1)).isoformat()
@@ -169,14 +212,23 @@ def test_the_api_creates_schedules_reads_and_cancels(shop, marketer):
     assert scheduled.json()["state"] == "scheduled"
     assert api.get(f"/api/v1/campaigns/{pk}/").json()["estimated_reach"] == 12
     assert api.post(f"/api/v1/campaigns/{pk}/cancel/").json()["state"] == "cancelled"
-    bad = api.post("/api/v1/campaigns/", {"channel": shop.pk, "name": "x", "messages": TEXT * 6,
-                                          "audience_kind": "segment"}, format="json")
+    bad = api.post(
+        "/api/v1/campaigns/",
+        {"channel": shop.pk, "name": "x", "messages": TEXT * 6, "audience_kind": "segment"},
+        format="json",
+    )
     assert bad.status_code == 400 and "messages" in bad.json()
 
 
 def test_the_pages_render(shop, marketer, client):
     c = campaign(shop)
-    for name, args in [("campaigns", [shop.pk]), ("campaign-create", [shop.pk]), ("campaign-detail", [shop.pk, c.pk]),
-                       ("campaign-edit", [shop.pk, c.pk]), ("campaign-dashboard", [shop.pk]),
-                       ("campaign-segments", [shop.pk]), ("campaign-progress", [shop.pk, c.pk])]:
+    for name, args in [
+        ("campaigns", [shop.pk]),
+        ("campaign-create", [shop.pk]),
+        ("campaign-detail", [shop.pk, c.pk]),
+        ("campaign-edit", [shop.pk, c.pk]),
+        ("campaign-dashboard", [shop.pk]),
+        ("campaign-segments", [shop.pk]),
+        ("campaign-progress", [shop.pk, c.pk]),
+    ]:
         assert client.get(reverse(name, args=args)).status_code == 200, name
