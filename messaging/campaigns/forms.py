@@ -28,37 +28,50 @@ def composer_errors(messages) -> dict[str, list[str]]:
 class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     messages = forms.CharField(label=_("Messages"), widget=forms.HiddenInput, required=False)
-    audience_kind = forms.ChoiceField(label=_("Audience"), choices=AudienceKind.choices, widget=forms.RadioSelect,
-                                      initial=AudienceKind.SEGMENT)
-    include_tags = forms.ModelMultipleChoiceField(label=_("Friends with any of these tags"), queryset=None,
-                                                  required=False)
-    exclude_tags = forms.ModelMultipleChoiceField(label=_("Except friends with these tags"), queryset=None,
-                                                  required=False)
-    include_segments = forms.ModelMultipleChoiceField(label=_("Or in these segments"), queryset=None,
-                                                      required=False)
-    exclude_segments = forms.ModelMultipleChoiceField(label=_("Except these segments"), queryset=None,
-                                                      required=False)
-    user_ids_text = forms.CharField(label=_("Paste user IDs"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
-                                    help_text=_("One per line, or comma separated."))
+    audience_kind = forms.ChoiceField(
+        label=_("Audience"), choices=AudienceKind.choices, widget=forms.RadioSelect, initial=AudienceKind.SEGMENT
+    )
+    include_tags = forms.ModelMultipleChoiceField(
+        label=_("Friends with any of these tags"), queryset=None, required=False
+    )
+    exclude_tags = forms.ModelMultipleChoiceField(
+        label=_("Except friends with these tags"), queryset=None, required=False
+    )
+    include_segments = forms.ModelMultipleChoiceField(label=_("Or in these segments"), queryset=None, required=False)
+    exclude_segments = forms.ModelMultipleChoiceField(label=_("Except these segments"), queryset=None, required=False)
+    user_ids_text = forms.CharField(
+        label=_("Paste user IDs"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One per line, or comma separated."),
+    )
     user_ids_file = forms.FileField(label=_("…or upload a CSV file"), required=False)
-    genders = forms.MultipleChoiceField(label=_("Gender"), choices=audiences.GENDERS, required=False,
-                                        widget=forms.CheckboxSelectMultiple)
+    genders = forms.MultipleChoiceField(
+        label=_("Gender"), choices=audiences.GENDERS, required=False, widget=forms.CheckboxSelectMultiple
+    )
     age_from = forms.ChoiceField(label=_("Age from"), choices=[("", "—"), *audiences.AGES], required=False)
     age_to = forms.ChoiceField(label=_("Age under"), choices=[("", "—"), *audiences.AGES], required=False)
-    app_types = forms.MultipleChoiceField(label=_("Phone OS"), choices=audiences.APP_TYPES, required=False,
-                                          widget=forms.CheckboxSelectMultiple)
+    app_types = forms.MultipleChoiceField(
+        label=_("Phone OS"), choices=audiences.APP_TYPES, required=False, widget=forms.CheckboxSelectMultiple
+    )
     areas = forms.MultipleChoiceField(label=_("Area"), choices=audiences.AREAS, required=False)
-    subscription = forms.ChoiceField(label=_("Friends for at least"),
-                                     choices=[("", "—"), *audiences.SUBSCRIPTION_PERIODS], required=False)
+    subscription = forms.ChoiceField(
+        label=_("Friends for at least"), choices=[("", "—"), *audiences.SUBSCRIPTION_PERIODS], required=False
+    )
     narrowcast_max = forms.IntegerField(label=_("At most this many recipients"), min_value=1, required=False)
-    personalize = forms.BooleanField(label=_("Personalise: {name} in text becomes each friend's name"),
-                                     required=False)
+    personalize = forms.BooleanField(label=_("Personalise: {name} in text becomes each friend's name"), required=False)
     notification_disabled = forms.BooleanField(label=_("Send silently (no notification)"), required=False)
-    send_mode = forms.ChoiceField(label=_("When"), choices=[("now", _("Send now")), ("later", _("At a time"))],
-                                  widget=forms.RadioSelect, initial="now")
-    scheduled_at = forms.DateTimeField(label=_("Send at (channel time zone)"), required=False,
-                                       widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
-                                                                  format="%Y-%m-%dT%H:%M"))
+    send_mode = forms.ChoiceField(
+        label=_("When"),
+        choices=[("now", _("Send now")), ("later", _("At a time"))],
+        widget=forms.RadioSelect,
+        initial="now",
+    )
+    scheduled_at = forms.DateTimeField(
+        label=_("Send at (channel time zone)"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
     override_quota = forms.BooleanField(label=_("Override the quota guard"), required=False)
 
     def __init__(self, *args, channel, **kwargs):
@@ -77,8 +90,12 @@ class CampaignForm(forms.Form):
             raise ValidationError(problem)
         self.message_path_errors = composer_errors(value)
         if self.message_path_errors:
-            raise ValidationError([f"{path}: {' '.join(msgs)}" if path != "messages" else " ".join(msgs)
-                                   for path, msgs in self.message_path_errors.items()])
+            raise ValidationError(
+                [
+                    f"{path}: {' '.join(msgs)}" if path != "messages" else " ".join(msgs)
+                    for path, msgs in self.message_path_errors.items()
+                ]
+            )
         return value
 
     def clean_user_ids_file(self):
@@ -106,14 +123,19 @@ class CampaignForm(forms.Form):
             data["audience"] = {"user_ids": parsed.user_ids, "bad_rows": parsed.bad_rows[:200]}
         elif kind == AudienceKind.DEMOGRAPHIC:
             flt = audiences.demographic_filter(
-                genders=data.get("genders") or (), age_from=data.get("age_from"), age_to=data.get("age_to"),
-                app_types=data.get("app_types") or (), areas=data.get("areas") or (),
+                genders=data.get("genders") or (),
+                age_from=data.get("age_from"),
+                age_to=data.get("age_to"),
+                app_types=data.get("app_types") or (),
+                areas=data.get("areas") or (),
                 subscription=[data["subscription"]] if data.get("subscription") else (),
             )
             data["audience"] = {"filter": flt, "max": data.get("narrowcast_max")}
         elif kind == AudienceKind.SEGMENT:
-            data["audience"] = {key: [obj.pk for obj in data.get(key) or []] for key in
-                                ("include_tags", "exclude_tags", "include_segments", "exclude_segments")}
+            data["audience"] = {
+                key: [obj.pk for obj in data.get(key) or []]
+                for key in ("include_tags", "exclude_tags", "include_segments", "exclude_segments")
+            }
         else:
             data["audience"] = {}
         if data.get("send_mode") == "later":
@@ -127,19 +149,28 @@ class CampaignForm(forms.Form):
 
     def campaign_fields(self) -> dict:
         d = self.cleaned_data
-        return {"name": d["name"], "messages": d["messages"], "audience_kind": d["audience_kind"],
-                "audience": d["audience"], "personalize": d["personalize"],
-                "notification_disabled": d["notification_disabled"]}
+        return {
+            "name": d["name"],
+            "messages": d["messages"],
+            "audience_kind": d["audience_kind"],
+            "audience": d["audience"],
+            "personalize": d["personalize"],
+            "notification_disabled": d["notification_disabled"],
+        }
 
     @classmethod
     def initial_for(cls, campaign) -> dict:
         import json
 
         spec = campaign.audience or {}
-        initial = {"name": campaign.name, "messages": json.dumps(campaign.messages, ensure_ascii=False),
-                   "audience_kind": campaign.audience_kind, "personalize": campaign.personalize,
-                   "notification_disabled": campaign.notification_disabled,
-                   "user_ids_text": "\n".join(spec.get("user_ids") or [])[:200_000]}
+        initial = {
+            "name": campaign.name,
+            "messages": json.dumps(campaign.messages, ensure_ascii=False),
+            "audience_kind": campaign.audience_kind,
+            "personalize": campaign.personalize,
+            "notification_disabled": campaign.notification_disabled,
+            "user_ids_text": "\n".join(spec.get("user_ids") or [])[:200_000],
+        }
         for key in ("include_tags", "exclude_tags", "include_segments", "exclude_segments"):
             initial[key] = spec.get(key) or []
         if spec.get("max"):
@@ -148,8 +179,9 @@ class CampaignForm(forms.Form):
 
 
 class MediaUploadForm(forms.Form):
-    kind = forms.ChoiceField(choices=[("image", _("Image")), ("video", _("Video")), ("audio", _("Audio")),
-                                      ("preview", _("Preview image"))])
+    kind = forms.ChoiceField(
+        choices=[("image", _("Image")), ("video", _("Video")), ("audio", _("Audio")), ("preview", _("Preview image"))]
+    )
     file = forms.FileField(label=_("File"))
 
 
@@ -158,10 +190,12 @@ class SegmentForm(forms.Form):
     tags_any = forms.ModelMultipleChoiceField(label=_("Has any of these tags"), queryset=None, required=False)
     tags_all = forms.ModelMultipleChoiceField(label=_("Has all of these tags"), queryset=None, required=False)
     tags_none = forms.ModelMultipleChoiceField(label=_("Has none of these tags"), queryset=None, required=False)
-    followed_after = forms.DateField(label=_("Followed on or after"), required=False,
-                                     widget=forms.DateInput(attrs={"type": "date"}))
-    followed_before = forms.DateField(label=_("Followed on or before"), required=False,
-                                      widget=forms.DateInput(attrs={"type": "date"}))
+    followed_after = forms.DateField(
+        label=_("Followed on or after"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    followed_before = forms.DateField(
+        label=_("Followed on or before"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     contacted_within_days = forms.IntegerField(label=_("Wrote to us within (days)"), min_value=1, required=False)
     not_contacted_for_days = forms.IntegerField(label=_("Silent for at least (days)"), min_value=1, required=False)
     languages = forms.CharField(label=_("Languages"), required=False, help_text=_("Comma separated, e.g. ja, zh-TW"))
@@ -196,5 +230,6 @@ class TemplateForm(forms.Form):
 
 
 class CampaignSettingsForm(forms.Form):
-    require_approval = forms.BooleanField(label=_("Marketers need an admin's approval before a campaign is sent"),
-                                          required=False)
+    require_approval = forms.BooleanField(
+        label=_("Marketers need an admin's approval before a campaign is sent"), required=False
+    )

@@ -25,9 +25,14 @@ def _flex_nodes(node: Any, out: list[dict], depth: int = 0) -> None:
             _flex_nodes(node.get(part), out, depth + 1)
         return
     if kind == "text":
-        out.append({"kind": "text", "text": node.get("text") or "".join(
-            s.get("text", "") for s in node.get("contents") or [] if isinstance(s, dict)),
-            "bold": node.get("weight") == "bold"})
+        out.append(
+            {
+                "kind": "text",
+                "text": node.get("text")
+                or "".join(s.get("text", "") for s in node.get("contents") or [] if isinstance(s, dict)),
+                "bold": node.get("weight") == "bold",
+            }
+        )
     elif kind == "image":
         out.append({"kind": "image", "url": node.get("url", "")})
     elif kind == "button":
@@ -55,9 +60,13 @@ def display_items(messages: Any, *, personalize: bool = False) -> list[dict]:
         elif kind == "textV2":
             item["parts"] = text_v2_parts(str(m.get("text", "")), m.get("substitution"))
         elif kind == "sticker":
-            item.update(package=m.get("packageId"), sticker=m.get("stickerId"),
-                        url=stickers.image_url(m["stickerId"]) if stickers.is_sendable(
-                            m.get("packageId"), m.get("stickerId")) else "")
+            item.update(
+                package=m.get("packageId"),
+                sticker=m.get("stickerId"),
+                url=stickers.image_url(m["stickerId"])
+                if stickers.is_sendable(m.get("packageId"), m.get("stickerId"))
+                else "",
+            )
         elif kind in ("image", "video"):
             item["url"] = m.get("previewImageUrl", "")
         elif kind == "audio":
@@ -70,9 +79,14 @@ def display_items(messages: Any, *, personalize: bool = False) -> list[dict]:
             t = m.get("template") or {}
             item["template"] = t.get("type", "")
             item["columns"] = [
-                {"title": c.get("title", ""), "text": c.get("text", ""), "image": c.get("thumbnailImageUrl")
-                 or c.get("imageUrl", ""), "actions": _labels(c.get("actions") or [c.get("action")])}
-                for c in (t.get("columns") or [t]) if isinstance(c, dict)
+                {
+                    "title": c.get("title", ""),
+                    "text": c.get("text", ""),
+                    "image": c.get("thumbnailImageUrl") or c.get("imageUrl", ""),
+                    "actions": _labels(c.get("actions") or [c.get("action")]),
+                }
+                for c in (t.get("columns") or [t])
+                if isinstance(c, dict)
             ][:10]
         elif kind == "flex":
             nodes: list[dict] = []
@@ -132,7 +146,7 @@ def text_v2_parts(text: str, substitution: Any) -> list[dict]:
     parts: list[dict] = []
     pos = 0
     for match in _PLACEHOLDER.finditer(text):
-        parts.append({"text": text[pos:match.start()]})
+        parts.append({"text": text[pos : match.start()]})
         pos = match.end()
         key = match.group(1)
         if key is None:

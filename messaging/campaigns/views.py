@@ -12,20 +12,20 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import channel_view
 from accounts.permissions import Perm, can
 
-from . import charts, selectors, services
+from . import charts, emoji, selectors, services, stickers
 from .audiences import estimate_reach
-from .forms import CampaignForm, CampaignSettingsForm, MediaUploadForm, SegmentForm, TemplateForm
+from .forms import CampaignForm, CampaignSettingsForm, MediaUploadForm, SegmentForm, TemplateForm, composer_errors
 from .media import media_upload
 from .models import AudienceKind, Campaign, MediaAsset, MessageTemplate, Segment
 from .preview import display_items
-from .validation import CampaignInvalid, message_errors, parse_messages_json
-
-STICKER_PACKAGES = [446, 789, 1070, 6136, 6325, 6359, 6362, 6370, 6632, 8515, 8522, 8525, 11537, 11538, 11539]
+from .quota import quota_status
+from .validation import CampaignInvalid, parse_messages_json
 
 
 def _campaign(channel, pk) -> Campaign:
@@ -34,20 +34,30 @@ def _campaign(channel, pk) -> Campaign:
 
 @channel_view(Perm.VIEW)
 def campaign_list(request, channel):
-    return render(request, "campaigns/campaign_list.html", {
-        "campaigns": selectors.campaigns_for(channel, state=request.GET.get("state") or None)[:200],
-        "alerts": selectors.campaign_alerts(channel)[:5],
-        "can_compose": can(request.user, channel, Perm.COMPOSE_CAMPAIGNS),
-    })
+    return render(
+        request,
+        "campaigns/campaign_list.html",
+        {
+            "campaigns": selectors.campaigns_for(channel, state=request.GET.get("state") or None)[:200],
+            "alerts": selectors.campaign_alerts(channel)[:5],
+            "can_compose": can(request.user, channel, Perm.COMPOSE_CAMPAIGNS),
+        },
+    )
 
 
 def _compose_context(request, channel, form, campaign=None, warnings=()):
-    return {"form": form, "campaign": campaign, "warnings": warnings, "bad_rows": form.bad_rows,
-            "message_errors": json.dumps(form.message_path_errors),
-            "templates": MessageTemplate.objects.filter(channel=channel),
-            "sticker_packages": STICKER_PACKAGES,
-            "may_approve": can(request.user, channel, Perm.APPROVE_CAMPAIGNS),
-            "require_approval": services.settings_for(channel).require_approval}
+    return {
+        "form": form,
+        "campaign": campaign,
+        "warnings": warnings,
+        "bad_rows": form.bad_rows,
+        "message_errors": json.dumps(form.message_path_errors),
+        "templates": MessageTemplate.objects.filter(channel=channel),
+        "sticker_catalogue": stickers.catalogue(),
+        "emoji_catalogue": emoji.catalogue(),
+        "may_approve": can(request.user, channel, Perm.APPROVE_CAMPAIGNS),
+        "require_approval": services.settings_for(channel).require_approval,
+    }
 
 
 @channel_view(Perm.COMPOSE_CAMPAIGNS)
@@ -72,8 +82,9 @@ def campaign_compose(request, channel, pk=None):
             _errors_to_form(form, exc.errors)
         else:
             return redirect("campaign-detail", channel.pk, campaign.pk)
-    return render(request, "campaigns/campaign_form.html", _compose_context(request, channel, form, campaign),
-                  status=400)
+    return render(
+        request, "campaigns/campaign_form.html", _compose_context(request, channel, form, campaign), status=400
+    )
 
 
 def _save(request, channel, form, campaign):
@@ -85,10 +96,12 @@ def _save(request, channel, form, campaign):
             campaign = services.campaign_update(campaign=campaign, actor=request.user, **fields)
         if request.POST.get("action") == "schedule":
             when = form.cleaned_data["scheduled_at"] if form.cleaned_data["send_mode"] == "later" else None
-            campaign = services.campaign_schedule(campaign=campaign, actor=request.user, when=when,
-                                                  override_quota=form.cleaned_data["override_quota"])
-            flash.success(request, _("Campaign scheduled.") if campaign.state == "scheduled"
-                          else _("Campaign sent for approval."))
+            campaign = services.campaign_schedule(
+                campaign=campaign, actor=request.user, when=when, override_quota=form.cleaned_data["override_quota"]
+            )
+            flash.success(
+                request, _("Campaign scheduled.") if campaign.state == "scheduled" else _("Campaign sent for approval.")
+            )
         else:
             flash.success(request, _("Draft saved."))
     return campaign
@@ -96,42 +109,108 @@ def _save(request, channel, form, campaign):
 
 def _errors_to_form(form, errors: dict) -> None:
     for key, msgs in errors.items():
-        field = key if key in form.fields else ("messages" if key.startswith("messages") else
-                                                "user_ids_text" if key == "audience" else None)
+        field = (
+            key
+            if key in form.fields
+            else ("messages" if key.startswith("messages") else "user_ids_text" if key == "audience" else None)
+        )
         if key.startswith("messages"):
             form.message_path_errors.setdefault(key, []).extend(msgs)
         for msg in msgs:
             form.add_error(field, f"{key}: {msg}" if key.startswith("messages[") else msg)
 
 
+EVENT_NAMES = {
+    "created": _lazy("Created"),
+    "scheduled": _lazy("Scheduled"),
+    "submitted": _lazy("Sent for approval"),
+    "approved": _lazy("Approved"),
+    "rejected": _lazy("Sent back"),
+    "unscheduled": _lazy("Unscheduled"),
+    "started": _lazy("Started"),
+    "paused": _lazy("Paused"),
+    "resumed": _lazy("Resumed"),
+    "cancelled": _lazy("Cancelled"),
+    "done": _lazy("Done"),
+    "failed": _lazy("Failed"),
+}
+
+
 @channel_view(Perm.VIEW)
 def campaign_detail(request, channel, pk):
     campaign = _campaign(channel, pk)
-    return render(request, "campaigns/campaign_detail.html", {
-        "campaign": campaign, "progress": selectors.campaign_progress(campaign),
-        "events": campaign.events.select_related("actor")[:50],
-        "failures": selectors.failure_reasons(campaign),
-        "statistics": getattr(campaign, "statistics", None) if hasattr(campaign, "statistics") else None,
-        "items": display_items(campaign.messages, personalize=campaign.personalize),
-        "can_compose": can(request.user, channel, Perm.COMPOSE_CAMPAIGNS),
-        "may_approve": can(request.user, channel, Perm.APPROVE_CAMPAIGNS),
-    })
+    events = list(campaign.events.select_related("actor")[:50])
+    for e in events:
+        e.label = EVENT_NAMES.get(e.kind, e.kind)
+    statistics = getattr(campaign, "statistics", None) if hasattr(campaign, "statistics") else None
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "progress": selectors.campaign_progress(campaign),
+            "events": events,
+            "failures": selectors.failure_reasons(campaign),
+            "took_seconds": int((campaign.finished_at - campaign.started_at).total_seconds())
+            if campaign.started_at and campaign.finished_at
+            else None,
+            "statistics": statistics,
+            **_insight_charts(campaign, statistics),
+            "items": display_items(campaign.messages, personalize=campaign.personalize),
+            "can_compose": can(request.user, channel, Perm.COMPOSE_CAMPAIGNS),
+            "may_approve": can(request.user, channel, Perm.APPROVE_CAMPAIGNS),
+        },
+    )
+
+
+def _insight_charts(campaign, statistics) -> dict:
+    """LINE's interaction numbers for the campaign (when LINE has published them), as bar charts."""
+    data = (statistics.data if statistics else None) or {}
+    if not statistics or data.get("error") or not data.get("overview"):
+        return {"funnel": None, "bubbles": None, "clicks": []}
+    overview = data["overview"]
+    delivered = overview.get("delivered", campaign.accepted_count)
+    funnel = charts.hbars(
+        chart_id="funnel",
+        title=_("How friends responded (LINE's figures)"),
+        base=delivered,
+        items=[
+            (_("Delivered"), delivered),
+            (_("Opened (unique impressions)"), overview.get("uniqueImpression")),
+            (_("Tapped a link (unique clicks)"), overview.get("uniqueClick")),
+            (_("Played video or audio"), overview.get("uniqueMediaPlayed")),
+        ],
+    )
+    bubbles = [m for m in data.get("messages") or [] if isinstance(m, dict)]
+    return {
+        "funnel": funnel,
+        "bubbles": charts.hbars(
+            chart_id="bubbles",
+            title=_("Impressions per message bubble"),
+            base=delivered,
+            items=[(_("Bubble %(n)s") % {"n": m.get("seq")}, m.get("impression")) for m in bubbles],
+        )
+        if bubbles
+        else None,
+        "clicks": [c for c in data.get("clicks") or [] if isinstance(c, dict)],
+    }
 
 
 @channel_view(Perm.VIEW)
 def campaign_progress(request, channel, pk):
     """The progress bar fragment htmx polls every two seconds while the campaign is sending."""
     campaign = _campaign(channel, pk)
-    return render(request, "campaigns/_progress.html",
-                  {"campaign": campaign, "progress": selectors.campaign_progress(campaign)})
+    return render(
+        request, "campaigns/_progress.html", {"campaign": campaign, "progress": selectors.campaign_progress(campaign)}
+    )
 
 
 ACTIONS = {
-    "approve": (Perm.APPROVE_CAMPAIGNS, services.campaign_approve, _("Approved.")),
-    "reject": (Perm.APPROVE_CAMPAIGNS, services.campaign_reject, _("Sent back to draft.")),
-    "cancel": (Perm.COMPOSE_CAMPAIGNS, services.campaign_cancel, _("Cancelled.")),
-    "pause": (Perm.COMPOSE_CAMPAIGNS, services.campaign_pause, _("Paused.")),
-    "resume": (Perm.COMPOSE_CAMPAIGNS, services.campaign_resume, _("Resumed.")),
+    "approve": (Perm.APPROVE_CAMPAIGNS, services.campaign_approve, _lazy("Approved.")),
+    "reject": (Perm.APPROVE_CAMPAIGNS, services.campaign_reject, _lazy("Sent back to draft.")),
+    "cancel": (Perm.COMPOSE_CAMPAIGNS, services.campaign_cancel, _lazy("Cancelled.")),
+    "pause": (Perm.COMPOSE_CAMPAIGNS, services.campaign_pause, _lazy("Paused.")),
+    "resume": (Perm.COMPOSE_CAMPAIGNS, services.campaign_resume, _lazy("Resumed.")),
 }
 
 
@@ -163,9 +242,12 @@ def campaign_preview(request, channel):
     if problem:
         return JsonResponse({"html": "", "errors": {"messages": [problem]}})
     personalize = request.POST.get("personalize") in ("on", "true", "1")
-    html = render_to_string("campaigns/_phone.html", {"items": display_items(messages, personalize=personalize),
-                                                      "channel": channel}, request=request)
-    return JsonResponse({"html": html, "errors": message_errors(messages)})
+    html = render_to_string(
+        "campaigns/_phone.html",
+        {"items": display_items(messages, personalize=personalize), "channel": channel},
+        request=request,
+    )
+    return JsonResponse({"html": html, "errors": composer_errors(messages)})
 
 
 @require_POST
@@ -187,8 +269,12 @@ def campaign_send_test(request, channel):
     try:
         if problem:
             raise CampaignInvalid({"messages": [problem]})
-        services.campaign_send_test(channel=channel, actor=request.user, messages=messages,
-                                    personalize=request.POST.get("personalize") in ("on", "true", "1"))
+        services.campaign_send_test(
+            channel=channel,
+            actor=request.user,
+            messages=messages,
+            personalize=request.POST.get("personalize") in ("on", "true", "1"),
+        )
     except CampaignInvalid as exc:
         return JsonResponse({"ok": False, "errors": exc.errors}, status=400)
     return JsonResponse({"ok": True, "message": _("Test sent to your LINE account.")})
@@ -201,8 +287,9 @@ def campaign_media_upload(request, channel):
     if not form.is_valid():
         return JsonResponse({"ok": False, "errors": form.errors}, status=400)
     try:
-        urls = media_upload(channel=channel, actor=request.user, kind=form.cleaned_data["kind"],
-                            upload=form.cleaned_data["file"])
+        urls = media_upload(
+            channel=channel, actor=request.user, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"]
+        )
     except CampaignInvalid as exc:
         return JsonResponse({"ok": False, "errors": exc.errors}, status=400)
     return JsonResponse({"ok": True, **urls})
@@ -230,34 +317,131 @@ def template_list(request, channel):
             return JsonResponse({"ok": False, "errors": exc.errors}, status=400)
     if request.method == "POST":
         return JsonResponse({"ok": False, "errors": form.errors}, status=400)
-    return JsonResponse({"templates": [{"id": t.pk, "name": t.name, "messages": t.messages}
-                                       for t in MessageTemplate.objects.filter(channel=channel)]})
+    return JsonResponse(
+        {
+            "templates": [
+                {"id": t.pk, "name": t.name, "messages": t.messages}
+                for t in MessageTemplate.objects.filter(channel=channel)
+            ]
+        }
+    )
 
 
 @channel_view(Perm.COMPOSE_CAMPAIGNS)
 def segment_list(request, channel):
     form = SegmentForm(request.POST or None, channel=channel)
     if request.method == "POST" and form.is_valid():
-        services.segment_save(channel=channel, actor=request.user, name=form.cleaned_data["name"],
-                              filters=form.filters())
+        services.segment_save(
+            channel=channel, actor=request.user, name=form.cleaned_data["name"], filters=form.filters()
+        )
         flash.success(request, _("Segment saved."))
         return redirect("campaign-segments", channel.pk)
-    segments = [(s, estimate_reach(channel, AudienceKind.SEGMENT, {"include_segments": [s.pk]}).count)
-                for s in Segment.objects.filter(channel=channel)]
+    segments = [
+        (s, estimate_reach(channel, AudienceKind.SEGMENT, {"include_segments": [s.pk]}).count)
+        for s in Segment.objects.filter(channel=channel)
+    ]
     return render(request, "campaigns/segment_list.html", {"form": form, "segments": segments})
+
+
+DASHBOARD_RANGES = (7, 30, 90)
 
 
 @channel_view(Perm.VIEW)
 def campaign_dashboard(request, channel):
-    data = selectors.dashboard(channel)
+    """Friends, messages sent by type and the quota, over 7, 30 or 90 days in the channel's time zone."""
+    span = int(request.GET["days"]) if request.GET.get("days") in {str(d) for d in DASHBOARD_RANGES} else 30
+    days = selectors.day_range(channel, span)
     settings_form = CampaignSettingsForm(initial={"require_approval": services.settings_for(channel).require_approval})
-    return render(request, "campaigns/dashboard.html", {
-        "followers": charts.line_chart(data["followers"], label=_("Friends (followers)")),
-        "blocks": charts.line_chart(data["blocks"], label=_("Blocks")),
-        "sent": charts.stacked_bars(data["sent_by_type"], label=_("Messages sent by type per day")),
-        "quota_used": data["quota_used"], "campaign_sends": data["campaign_sends"],
-        "settings_form": settings_form, "may_manage": can(request.user, channel, Perm.APPROVE_CAMPAIGNS),
-    })
+    quota = quota_status(channel, refresh=request.GET.get("refresh") == "quota")
+    return render(
+        request,
+        "campaigns/dashboard.html",
+        {
+            "span": span,
+            "ranges": DASHBOARD_RANGES,
+            "first_day": days.days[0],
+            "last_day": days.days[-1],
+            **_dashboard_charts(channel, days, quota),
+            "quota": quota,
+            "campaigns": selectors.campaigns_between(channel, days)[:50],
+            "settings_form": settings_form,
+            "may_manage": can(request.user, channel, Perm.APPROVE_CAMPAIGNS),
+        },
+    )
+
+
+def _dashboard_charts(channel, days, quota) -> dict:
+    follows = selectors.follow_history(channel, days)
+    sent = selectors.sent_by_type(channel, days)
+    line = selectors.line_statistics(channel, days)
+    day_label = _("Day (%(tz)s)") % {"tz": channel.time_zone}
+    line_note = _("LINE's figures count days in Japan time (UTC+9) and arrive a day later.") if line else ""
+    friends = [charts.series(_("Friends (our follow history)"), follows["friends"], "s0")]
+    if line:
+        friends += [
+            charts.series(_("Friends according to LINE (followers − blocks)"), line["friends"], "s1", dashed=True),
+            charts.series(_("Target reach (LINE)"), line["targeted_reaches"], "s4", dashed=True),
+        ]
+    type_names = {
+        "reply": _("Reply"),
+        "push": _("Push"),
+        "multicast": _("Multicast"),
+        "broadcast": _("Broadcast"),
+        "narrowcast": _("Narrowcast"),
+    }
+    month, month_used = selectors.quota_month_usage(channel)
+    month_lines = [charts.series(_("Sent this month (our log, excluding replies)"), month_used, "s2")]
+    if quota.ok and quota.limit is not None:
+        month_lines.append(charts.series(_("Monthly quota (LINE)"), [quota.limit] * len(month.days), "s3", dashed=True))
+    return {
+        "friends_chart": charts.line_chart(
+            chart_id="friends",
+            title=_("Friends over time"),
+            days=days.days,
+            lines=friends,
+            y_label=_("Friends"),
+            x_label=day_label,
+            note=line_note,
+        ),
+        "follows_chart": charts.bar_chart(
+            chart_id="follows",
+            title=_("New friends and blocks per day"),
+            days=days.days,
+            y_label=_("People"),
+            x_label=day_label,
+            above=[
+                charts.series(_("Added as friend"), follows["followed"], "s0"),
+                charts.series(_("Unblocked"), follows["unblocked"], "s5"),
+            ],
+            below=[charts.series(_("Blocked"), follows["blocked"], "s3")],
+            empty_text=_("Nobody followed, blocked or unblocked the account in these days."),
+        ),
+        "sent_chart": charts.bar_chart(
+            chart_id="sent",
+            title=_("Messages sent per day, by type"),
+            days=days.days,
+            x_label=day_label,
+            y_label=_("Messages (one per recipient)"),
+            above=[charts.series(type_names[k], sent[k], f"s{i}") for i, k in enumerate(selectors.SENT_TYPES)],
+            overlays=[charts.series(_("Sent through the API according to LINE"), line["sent"], "s6", dashed=True)]
+            if line and any(v is not None for v in line["sent"])
+            else (),
+            note=_(
+                "Counted as LINE counts them: one per recipient per send, however many messages it carries. "
+                "Replies do not count against the quota."
+            )
+            + (" " + line_note if line_note else ""),
+            empty_text=_("Nothing was sent in these days."),
+        ),
+        "month_chart": charts.line_chart(
+            chart_id="month",
+            title=_("This month: messages that count against the quota"),
+            days=month.days,
+            x_label=day_label,
+            y_label=_("Messages, cumulative"),
+            lines=month_lines,
+        ),
+    }
 
 
 @require_POST
@@ -265,7 +449,8 @@ def campaign_dashboard(request, channel):
 def campaign_settings(request, channel):
     form = CampaignSettingsForm(request.POST)
     form.is_valid()
-    services.campaign_settings_update(channel=channel, actor=request.user,
-                                      require_approval=form.cleaned_data.get("require_approval", False))
+    services.campaign_settings_update(
+        channel=channel, actor=request.user, require_approval=form.cleaned_data.get("require_approval", False)
+    )
     flash.success(request, _("Settings saved."))
     return redirect("campaign-dashboard", channel.pk)

@@ -56,6 +56,7 @@
   const quick = document.getElementById("quick-replies");
   if (messages.length && messages[0].sender) { senderName.value = messages[0].sender.name || ""; senderIcon.value = messages[0].sender.iconUrl || ""; }
   if (messages.length && messages[messages.length - 1].quickReply) quick.value = JSON.stringify(messages[messages.length - 1].quickReply, null, 2);
+  if (senderName.value || senderIcon.value) senderName.closest("details").open = true;
   messages.forEach((m) => { delete m.sender; delete m.quickReply; });
   if (!messages.length) messages.push(blank("text"));
 
