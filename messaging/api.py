@@ -199,7 +199,7 @@ class MessagePagination(KeysetPagination):
 
 
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Conversations, newest activity first. Filters: channel, status, q (full-text over messages)."""
+    """Conversations, newest activity first. Filters: channel, status, q (text contained in a message)."""
 
     serializer_class = ConversationSerializer
     pagination_class = ConversationPagination
@@ -212,8 +212,10 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         if p.get("status"):
             qs = qs.filter(status=p["status"])
         if p.get("q"):
-            matching = selectors.message_search(Message.objects.filter(is_unsent=False), p["q"])
-            qs = qs.filter(pk__in=matching.values("conversation_id"))
+            # Substring search (Chinese, Japanese, Thai); one- or two-character queries look through the
+            # newest messages of your channels only (see selectors.message_search).
+            messages = _channel_filtered(self.request, Message.objects.filter(is_unsent=False))
+            qs = qs.filter(pk__in=selectors.message_search(messages, p["q"]).values("conversation_id"))
         return qs
 
     @extend_schema(request=SendSerializer, responses=MessageSerializer(many=True))

@@ -44,13 +44,22 @@ def _filters(request) -> selectors.ConversationFilters:
 def _list_context(request, channel) -> dict:
     filters = _filters(request)
     cursor = selectors.Cursor.parse(request.GET.get("cursor"))
-    conversations, nxt = selectors.conversation_list(channel, filters=filters, user=request.user, cursor=cursor)
+    search = selectors.conversation_search(channel, filters.q) if filters.q else None
+    conversations, nxt = selectors.conversation_list(
+        channel, filters=filters, user=request.user, cursor=cursor, search=search
+    )
+    if search:
+        hits = selectors.search_hits([c.pk for c in conversations], search.terms)
+        for c in conversations:
+            c.search_hit = hits.get(c.pk, "")
     query = request.GET.copy()
     query.pop("cursor", None)
     return {
         "conversations": conversations,
         "next_cursor": nxt,
         "filters": filters,
+        "search": search,
+        "recent_messages": selectors.RECENT_MESSAGES,
         "query": query.urlencode(),
         "unread_total": selectors.unread_total(channel),
         "poll_seconds": POLL_SECONDS,

@@ -317,7 +317,12 @@ class Message(models.Model):
                 name="message_once_per_event",
             ),
         ]
-        indexes = [models.Index(fields=["conversation", "-sent_at", "-id"], name="message_thread_idx")]
+        indexes = [
+            models.Index(fields=["conversation", "-sent_at", "-id"], name="message_thread_idx"),
+            # Short searches scan the newest messages of a channel as a range (see selectors).
+            models.Index(fields=["channel", "-id"], name="message_channel_recent_idx"),
+            # PostgreSQL also has GIN trigram indexes on text and Friend.display_name (migration 0004).
+        ]
         ordering = ["-sent_at", "-id"]
         verbose_name = _("message")
         verbose_name_plural = _("messages")

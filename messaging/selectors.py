@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
-from django.db.models import BooleanField, F, Func, Q, QuerySet
+from django.db.models import BooleanField, F, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_datetime
 
 from .models import Conversation, Message
@@ -42,34 +42,164 @@ def _before(field: str, cursor: Cursor) -> Q:
     return Q(**{f"{field}__lte": cursor.at}) & (Q(**{f"{field}__lt": cursor.at}) | Q(pk__lt=cursor.pk))
 
 
-class TextMatches(Func):
-    """`to_tsvector('simple', text) @@ to_tsquery(...)`: the very expression the GIN index covers."""
+# -- search ---------------------------------------------------------------------
+#
+# Substring search, because Chinese, Japanese and Thai do not put spaces between words: 退貨 must be found
+# inside 我想要退貨. On PostgreSQL a GIN trigram index (pg_trgm, migration 0004) on the message text and on
+# friends' names serves `ILIKE '%term%'` for any term with a run of three or more letters, in every script.
+# pg_trgm cannot use its index for one- or two-character terms (there is no trigram to look up), and
+# those are common in Chinese and Japanese (退貨, 返品, a given name). Such queries look through a bounded
+# window instead: the newest RECENT_MESSAGES messages of the channel and the names in its
+# RECENT_CONVERSATIONS most recently active conversations, found by range scans of ordinary indexes, so
+# they cost the same on any history length. The page says when a search was limited that way.
+# SQLite (development) runs the same queries with LIKE.
+
+MIN_INDEXED_RUN = 3  # pg_trgm's index needs three consecutive letters
+RECENT_MESSAGES = 20_000
+RECENT_CONVERSATIONS = 20_000
+MAX_TERMS = 8
+
+
+class Contains(Func):
+    """`expression` contains `term`, ignoring case: `ILIKE '%term%'` on PostgreSQL (what the trigram index
+    serves; Django's icontains compiles to UPPER(...) LIKE, which it does not), LIKE elsewhere."""
 
     output_field = BooleanField()
 
-    def __init__(self, expression, query: str):
+    def __init__(self, expression, term: str):
         super().__init__(expression)
-        self.query = query
+        self.pattern = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
 
     def as_sql(self, compiler, connection, **extra):
         column, params = compiler.compile(self.source_expressions[0])
-        return f"to_tsvector('simple', {column}) @@ to_tsquery('simple', %s)", [*params, self.query]
+        operator = "ILIKE" if connection.vendor == "postgresql" else "LIKE"
+        return f"{column} {operator} %s ESCAPE '\\'", [*params, self.pattern]
+
+
+def _edge(char: str) -> bool:
+    """Punctuation and symbols around a term (?, 。, 「」, #) are not part of what is looked for."""
+    return unicodedata.category(char)[0] in "PS"
 
 
 def search_terms(q: str) -> list[str]:
-    return re.findall(r"\w+", q)[:8]
+    """The whitespace-separated terms of a query, trimmed of punctuation, at most MAX_TERMS.
+
+    Not `\\w+`: Thai vowel and tone marks are not word characters to Python's re, and would cut Thai
+    words apart (ขอคืนสินค้า -> ขอค, นส, ...)."""
+    terms: list[str] = []
+    for raw in q.split():
+        start, end = 0, len(raw)
+        while start < end and _edge(raw[start]):
+            start += 1
+        while end > start and _edge(raw[end - 1]):
+            end -= 1
+        term = raw[start:end][:100]
+        if term and term.casefold() not in (t.casefold() for t in terms):
+            terms.append(term)
+    return terms[:MAX_TERMS]
+
+
+def indexable(term: str) -> bool:
+    """True when pg_trgm can look the term up: it has a run of MIN_INDEXED_RUN letters, digits or marks."""
+    run = 0
+    for char in term:
+        run = run + 1 if char.isalnum() or unicodedata.category(char)[0] == "M" else 0
+        if run >= MIN_INDEXED_RUN:
+            return True
+    return False
+
+
+def _all_contained(field: str, terms: list[str]) -> Q:
+    q = Q()
+    for term in terms:
+        q &= Q(Contains(F(field), term))
+    return q
+
+
+def _nth(qs: QuerySet, n: int):
+    return next(iter(qs[n - 1 : n]), None)
+
+
+def recent_message_start(qs: QuerySet) -> int | None:
+    """The id where the newest RECENT_MESSAGES messages of `qs` begin; None when it holds fewer (then a
+    short query searches all of it). An index-only walk of (channel, id)."""
+    return _nth(qs.order_by("-pk").values_list("pk", flat=True), RECENT_MESSAGES)
 
 
 def message_search(qs: QuerySet, q: str) -> QuerySet:
-    """Messages whose text matches: PostgreSQL full-text (GIN index), else a LIKE per term."""
+    """Messages of `qs` whose text contains every term. A query without an indexable term (only one- or
+    two-character terms) looks through the newest RECENT_MESSAGES messages of `qs` only."""
     terms = search_terms(q)
     if not terms:
         return qs.none()
-    if connection.vendor == "postgresql":
-        return qs.filter(TextMatches(F("text"), " & ".join(f"{t}:*" for t in terms)))
-    for term in terms:
-        qs = qs.filter(text__icontains=term)
-    return qs
+    if not any(indexable(t) for t in terms):
+        start = recent_message_start(qs)
+        if start is not None:
+            qs = qs.filter(pk__gte=start)
+    return qs.filter(_all_contained("text", terms))
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    conversation_ids: frozenset[int]
+    terms: tuple[str, ...]
+    limited: bool  # a short query that looked at the recent window only
+
+
+def conversation_search(channel, q: str) -> SearchResult:
+    """The conversations whose messages, friend's name or group's name contain the query.
+
+    A word found in thousands of messages fills SEARCH_LIMIT with whatever the index yields first, so then
+    the newest messages are searched too (a backward walk that stops after SEARCH_LIMIT matches): the most
+    recent conversations with the word are always listed.
+    """
+    terms = search_terms(q)
+    if not terms:
+        return SearchResult(frozenset(), (), False)
+    full = any(indexable(t) for t in terms)
+    messages = Message.objects.filter(channel=channel, is_unsent=False).order_by().filter(_all_contained("text", terms))
+    ids: set[int] = set()
+    if full:
+        ids.update(messages.values_list("conversation_id", flat=True)[:SEARCH_LIMIT])
+    start = None
+    if not full or len(ids) >= SEARCH_LIMIT:
+        start = recent_message_start(Message.objects.filter(channel=channel))
+        recent = messages.filter(pk__gte=start) if start is not None else messages
+        ids.update(recent.order_by("-pk").values_list("conversation_id", flat=True)[:SEARCH_LIMIT])
+    ids.update(_named(channel, terms, full))
+    return SearchResult(frozenset(ids), tuple(terms), limited=not full and start is not None)
+
+
+def _named(channel, terms: list[str], full: bool) -> list[int]:
+    """Conversations with a friend or group whose name contains every term; for short queries, among the
+    RECENT_CONVERSATIONS most recently active ones."""
+    conversations = Conversation.objects.filter(channel=channel).order_by()
+    if not full:
+        newest = Conversation.objects.filter(channel=channel).order_by("-last_message_at", "-id")
+        edge = _nth(newest.values_list("last_message_at", flat=True), RECENT_CONVERSATIONS)
+        if edge is not None:
+            conversations = conversations.filter(last_message_at__gte=edge)
+    friends = conversations.filter(_all_contained("friend__display_name", terms))
+    groups = conversations.filter(_all_contained("group__name", terms))
+    return [
+        *friends.values_list("pk", flat=True)[:SEARCH_LIMIT],
+        *groups.values_list("pk", flat=True)[:SEARCH_LIMIT],
+    ]
+
+
+def search_hits(conversation_ids: list[int], terms: tuple[str, ...]) -> dict[int, str]:
+    """For each listed conversation, the text of its newest message containing the terms (what the list
+    shows instead of the last message). One query; each conversation walks its own thread index."""
+    if not conversation_ids or not terms:
+        return {}
+    hit = (
+        Message.objects.filter(conversation=OuterRef("pk"), is_unsent=False)
+        .filter(_all_contained("text", list(terms)))
+        .order_by("-sent_at", "-id")
+        .values("text")[:1]
+    )
+    rows = Conversation.objects.filter(pk__in=conversation_ids).annotate(hit=Subquery(hit)).values_list("pk", "hit")
+    return {pk: text for pk, text in rows if text}
 
 
 @dataclass
@@ -81,8 +211,17 @@ class ConversationFilters:
     q: str = ""
 
 
-def conversation_list(channel, *, filters: ConversationFilters, user, cursor: Cursor | None = None, size=PAGE_SIZE):
-    """Newest activity first; returns (conversations, next cursor or None)."""
+def conversation_list(
+    channel,
+    *,
+    filters: ConversationFilters,
+    user,
+    cursor: Cursor | None = None,
+    size=PAGE_SIZE,
+    search: SearchResult | None = None,
+):
+    """Newest activity first; returns (conversations, next cursor or None). `search` is the
+    conversation_search of filters.q when the caller already ran it."""
     qs = Conversation.objects.filter(channel=channel).select_related("friend", "group", "assignee")
     if filters.status in Conversation.Status.values:
         qs = qs.filter(status=filters.status)
@@ -99,11 +238,7 @@ def conversation_list(channel, *, filters: ConversationFilters, user, cursor: Cu
     if filters.q:
         # Collect the few matching conversations first: filtering the whole list by an OR of a subquery
         # would walk every conversation of the channel.
-        matching = message_search(Message.objects.filter(channel=channel, is_unsent=False), filters.q)
-        ids = set(matching.order_by().values_list("conversation_id", flat=True)[:SEARCH_LIMIT])
-        named = Conversation.objects.filter(channel=channel, friend__display_name__icontains=filters.q)
-        ids.update(named.values_list("pk", flat=True)[:SEARCH_LIMIT])
-        qs = qs.filter(pk__in=ids)
+        qs = qs.filter(pk__in=(search or conversation_search(channel, filters.q)).conversation_ids)
     if cursor:
         qs = qs.filter(_before("last_message_at", cursor))
     rows = list(qs.order_by("-last_message_at", "-id")[: size + 1])
