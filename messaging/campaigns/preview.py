@@ -105,7 +105,11 @@ def display_items(messages: Any, *, personalize: bool = False) -> list[dict]:
 
 def _emoji_part(product: Any, emoji_id: Any) -> dict:
     ok = isinstance(product, str) and isinstance(emoji_id, str) and product.isalnum() and emoji_id.isalnum()
-    return {"emoji": f"{product}/{emoji_id}", "url": emoji.image_url(product, emoji_id) if ok else ""}
+    return {
+        "emoji": f"{product}/{emoji_id}",
+        "short": str(emoji_id),
+        "url": emoji.image_url(product, emoji_id) if ok else "",
+    }
 
 
 def text_parts(text: str, emojis: Any, *, personalize: bool = False) -> list[dict]:

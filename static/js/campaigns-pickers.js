@@ -90,6 +90,8 @@
     const wrap = el("div", { class: "picker sticker-picker", "data-testid": `sticker-picker-${index}` });
     const packs = el("fieldset", { class: "picker-sets" });
     packs.appendChild(el("legend", {}, t("Sticker package")));
+    const packRow = el("div", { class: "set-row" });
+    packs.appendChild(packRow);
     const grid = el("fieldset", { class: "picker-grid sticker-grid" });
     const gridLegend = el("legend", {});
     grid.appendChild(gridLegend);
@@ -118,7 +120,7 @@
       radio.addEventListener("change", () => { if (radio.checked) showPackage(pack); });
       const label = el("label", { for: rid, class: "set", title: fmt(t("Package %(package)s"), { package: pack.packageId }) });
       label.appendChild(image(stickerUrl(pack.first), fmt(t("Package %(package)s"), { package: pack.packageId }), pack.packageId));
-      packs.append(radio, label);
+      packRow.append(radio, label);
     });
     showPackage(current);
     wrap.append(packs, grid);
@@ -147,6 +149,8 @@
     function build() {
       const sets = el("fieldset", { class: "picker-sets" });
       sets.appendChild(el("legend", {}, t("Emoji set")));
+      const setRow = el("div", { class: "set-row" });
+      sets.appendChild(setRow);
       const grid = el("div", { class: "picker-grid emoji-grid", role: "group" });
       catalogue.forEach((set, n) => {
         const rid = `${id}-set${n}`;
@@ -155,7 +159,7 @@
         radio.addEventListener("change", () => { if (radio.checked) showSet(set, n); });
         const label = el("label", { for: rid, class: "set", title: fmt(t("Emoji set %(n)s"), { n: n + 1 }) });
         label.appendChild(image(emojiUrl(set.productId, "001"), fmt(t("Emoji set %(n)s"), { n: n + 1 }), String(n + 1)));
-        sets.append(radio, label);
+        setRow.append(radio, label);
       });
       function showSet(set, n) {
         grid.textContent = "";
@@ -192,7 +196,8 @@
     const list = el("ul", { class: "emoji-chips", "aria-label": t("LINE emoji in this message") });
     validEmojis(message.text || "", message.emojis).forEach((e) => {
       const item = el("li", {});
-      item.appendChild(image(emojiUrl(e.productId, e.emojiId), "", `${e.productId}/${e.emojiId}`));
+      item.appendChild(image(emojiUrl(e.productId, e.emojiId), "", e.emojiId));
+      item.title = `${e.productId}/${e.emojiId}`;
       const remove = el("button", { type: "button", class: "chip-remove", "aria-label": fmt(t("Remove the LINE emoji at character %(n)s"), { n: e.index + 1 }) }, "✕");
       remove.addEventListener("click", () => onRemove(e));
       item.appendChild(remove);

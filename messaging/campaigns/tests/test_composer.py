@@ -13,11 +13,20 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from messaging.campaigns import services
+from accounts.services import line_client
+from lineapi import LineAPIError
+from lineapi.limits import check_messages
+from messaging.campaigns import emoji, services, stickers
 from messaging.campaigns.models import Campaign, CampaignSettings, CampaignState
 from messaging.campaigns.tests.factories import TEXT, campaign, friends, linesim_channel, staff, user_id
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """The dashboard caches LINE's quota: keep it out of the shared file cache."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "compose"}}
 
 
 @pytest.fixture
@@ -232,3 +241,97 @@ def test_the_pages_render(shop, marketer, client):
         ("campaign-progress", [shop.pk, c.pk]),
     ]:
         assert client.get(reverse(name, args=args)).status_code == 200, name
+
+
+# -- stickers and LINE emoji -------------------------------------------------------------------------------
+
+
+def preview(client, channel, messages):
+    return client.post(reverse("campaign-preview", args=[channel.pk]), {"messages": json.dumps(messages)}).json()
+
+
+def test_a_fresh_composer_shows_no_errors_and_offers_only_lines_stickers(shop, marketer, client):
+    page = client.get(reverse("campaign-create", args=[shop.pk]))
+    body = page.content.decode()
+    assert "must not be empty" not in body and 'data-bound="1"' not in body
+    packages = [p["packageId"] for p in page.context["sticker_catalogue"]]
+    assert packages == [
+        "446",
+        "789",
+        "1070",
+        "6136",
+        "6325",
+        "6359",
+        "6362",
+        "6370",
+        "6632",
+        "8515",
+        "8522",
+        "8525",
+        "11537",
+        "11538",
+        "11539",
+    ]
+    assert 'id="sticker-catalogue"' in body and 'id="emoji-catalogue"' in body
+
+
+def test_a_picked_sticker_is_a_valid_message_shown_as_its_image(shop, marketer, client, linesim):
+    sticker = [{"type": "sticker", "packageId": "11537", "stickerId": "52002734"}]
+    data = preview(client, shop, sticker)
+    assert data["errors"] == {}
+    assert stickers.image_url(52002734) in data["html"] and 'alt="Sticker 11537/52002734"' in data["html"]
+    line_client(shop).validate("push", sticker)  # linesim (the official SDK's models) accepts it
+    response = compose(client, shop, messages=sticker, action="draft")
+    assert response.status_code == 302 and Campaign.objects.get().messages == sticker
+
+
+def test_a_sticker_lines_list_does_not_have_is_refused_at_the_sticker(shop, marketer, client):
+    bad = [{"type": "sticker", "packageId": "1", "stickerId": "1"}]
+    assert "not one LINE lets bots send" in " ".join(preview(client, shop, bad)["errors"]["messages[0].stickerId"])
+    response = compose(client, shop, messages=bad)
+    assert response.status_code == 400 and not Campaign.objects.exists()
+    assert "messages[0].stickerId" in response.context["form"].message_path_errors
+    assert 'data-bound="1"' in response.content.decode()  # the page shows every error after a save attempt
+
+
+def test_emoji_indices_count_utf16_units_as_line_does(shop, marketer, client, linesim):
+    """Text before the emoji holds an emoji outside the BMP (two UTF-16 units) and CJK/Thai (one each)."""
+    product = emoji.PRODUCTS[0][0]
+    text, emojis = emoji.text_with_emoji("😀 週末セール สวัสดี $ 20% off $!", [(product, "001"), (product, "002")])
+    assert [e["index"] for e in emojis] == [16, 26]  # Python string indexes would be 15 and 25
+    message = [{"type": "text", "text": text, "emojis": emojis}]
+    assert check_messages(message) == []
+    line_client(shop).validate("push", message)
+    data = preview(client, shop, message)
+    assert data["errors"] == {}
+    html = data["html"]
+    assert html.count('class="line-emoji"') == 2 and emoji.image_url(product, "002") in html
+    assert "20% off" in html and "$" not in html.split('class="bubble"')[1].split("</div>")[0]
+
+
+def test_a_wrong_emoji_index_is_refused_by_us_and_by_line(shop, marketer, linesim):
+    product = emoji.PRODUCTS[0][0]
+    message = [{"type": "text", "text": "😀 $", "emojis": [{"index": 2, "productId": product, "emojiId": "001"}]}]
+    assert [e.code for e in check_messages(message)] == ["emoji_index"]
+    with pytest.raises(LineAPIError) as refused:
+        line_client(shop).validate("push", message)
+    assert refused.value.status == 400
+
+
+def test_an_emoji_not_on_lines_list_is_flagged(shop, marketer, client):
+    message = [{"type": "text", "text": "$", "emojis": [{"index": 0, "productId": "0" * 24, "emojiId": "001"}]}]
+    assert "messages[0].emojis[0]" in preview(client, shop, message)["errors"]
+
+
+def test_textv2_emoji_substitutions_show_in_the_preview(shop, marketer, client):
+    product = emoji.PRODUCTS[1][0]
+    message = [
+        {
+            "type": "textV2",
+            "text": "Hi {e1} {{ok}}",
+            "substitution": {"e1": {"type": "emoji", "productId": product, "emojiId": "003"}},
+        }
+    ]
+    data = preview(client, shop, message)
+    assert data["errors"] == {}
+    assert emoji.image_url(product, "003") in data["html"] and "{ok}" in data["html"]
