@@ -23,15 +23,14 @@ def series(name: str, values: Sequence[int | None], cls: str, *, dashed: bool = 
     return {"name": name, "values": list(values), "cls": cls, "dashed": dashed}
 
 
-def nice_ticks(top: float, count: int = 4) -> list[int]:
-    """0 and round steps (1, 2, 2.5, 5 x 10^n) up to at least ``top``."""
-    if top <= 0:
-        return [0, 1]
-    raw = top / count
+def nice_step(span: float, count: int = 4) -> int:
+    """A round step (1, 2, 2.5, 5 x 10^n, at least 1) that cuts ``span`` into about ``count`` parts."""
+    if span <= 0:
+        return 1
+    raw = span / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    step = max(1, math.ceil(step))
-    return [i * step for i in range(math.ceil(top / step) + 1)]
+    return max(1, math.ceil(step))
 
 
 def _x(i: int, n: int) -> float:
@@ -48,15 +47,15 @@ def _x_ticks(days: Sequence[date]) -> list[dict]:
 
 def _frame(days: Sequence[date], low: float, high: float) -> tuple[dict, Callable[[float], float]]:
     """Axis ticks for the value range [low, high] (low <= 0), and the value -> y mapping."""
-    up = nice_ticks(high)
-    down = nice_ticks(-low) if low < 0 else [0]
-    top, bottom = up[-1], -down[-1]
-    span = (top - bottom) or 1
+    step = nice_step(high - low, 5 if low < 0 else 4)  # one step above and below zero: the grid stays even
+    top = step * max(1, math.ceil(high / step))
+    bottom = -step * math.ceil(-low / step) if low < 0 else 0
+    span = top - bottom
 
     def y(value: float) -> float:
         return round(TOP + (top - value) * PLOT_H / span, 1)
 
-    ticks = [-v for v in reversed(down[1:])] + up
+    ticks = list(range(bottom, top + 1, step))
     frame = {
         "width": WIDTH,
         "height": HEIGHT,
@@ -70,7 +69,7 @@ def _frame(days: Sequence[date], low: float, high: float) -> tuple[dict, Callabl
         "x_label_y": HEIGHT - 6,
         "x_tick_y": TOP + PLOT_H + 16,
         "y_tick_x": LEFT - 6,
-        "y_ticks": [{"y": y(v), "label": v} for v in ticks],
+        "y_ticks": [{"y": y(v), "label": abs(v)} for v in ticks],  # bars below zero count up too (blocks)
         "x_ticks": _x_ticks(days),
     }
     return frame, y

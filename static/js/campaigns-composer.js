@@ -7,7 +7,8 @@
   const form = document.getElementById("campaign-form");
   if (!form) return;
   const P = window.CampaignPickers;
-  const t = window.gettext || ((s) => s);
+  // Named gettext so that makemessages -d djangojs finds the strings (served by the campaigns-jsi18n view).
+  const gettext = window.gettext || ((s) => s);
   const fmt = (s, values) => (window.interpolate ? window.interpolate(s, values, true) : s.replace(/%\((\w+)\)s/g, (_m, k) => values[k]));
   const hidden = form.querySelector("input[name=messages]");
   const list = document.getElementById("message-list");
@@ -18,21 +19,21 @@
   const MAX = 5;
 
   const TYPE_NAMES = {
-    text: t("Text"), textV2: t("Text with substitutions"), sticker: t("Sticker"), image: t("Image"), video: t("Video"),
-    audio: t("Audio"), location: t("Location"), imagemap: t("Imagemap"), template: t("Template"), flex: t("Flex"), coupon: t("Coupon"),
+    text: gettext("Text"), textV2: gettext("Text with substitutions"), sticker: gettext("Sticker"), image: gettext("Image"), video: gettext("Video"),
+    audio: gettext("Audio"), location: gettext("Location"), imagemap: gettext("Imagemap"), template: gettext("Template"), flex: gettext("Flex"), coupon: gettext("Coupon"),
   };
   const FIELDS = {
-    text: [["text", t("Text"), "textarea"], ["emojis", t("LINE emoji"), "emoji"]],
-    textV2: [["text", t("Text with {key} placeholders"), "textarea"], ["substitution", t("Substitutions (JSON object)"), "json", true], ["substitution", t("LINE emoji"), "emoji"]],
-    sticker: [["stickerId", t("Sticker"), "sticker"]],
-    image: [["upload", t("Upload a JPEG or PNG image"), "upload:image"], ["originalContentUrl", t("Image URL (HTTPS)"), "input"], ["previewImageUrl", t("Preview URL (HTTPS)"), "input"]],
-    video: [["upload", t("Upload an MP4 video"), "upload:video"], ["originalContentUrl", t("Video URL (HTTPS)"), "input"], ["previewImageUrl", t("Preview image URL (HTTPS)"), "input"], ["trackingId", t("Tracking ID (optional)"), "input", true]],
-    audio: [["upload", t("Upload an MP3 or M4A file"), "upload:audio"], ["originalContentUrl", t("Audio URL (HTTPS)"), "input"], ["duration", t("Length in milliseconds"), "number"]],
-    location: [["title", t("Title"), "input"], ["address", t("Address"), "input"], ["latitude", t("Latitude"), "number"], ["longitude", t("Longitude"), "number"]],
-    imagemap: [["*", t("Imagemap object (JSON: baseUrl, altText, baseSize, actions)"), "object"]],
-    template: [["altText", t("Alternative text"), "input"], ["template", t("Template (JSON: buttons, confirm, carousel or image_carousel)"), "json"]],
-    flex: [["altText", t("Alternative text"), "input"], ["contents", t("Flex contents (JSON bubble or carousel)"), "json"]],
-    coupon: [["couponId", t("Coupon ID"), "input"], ["deliveryTag", t("Delivery tag (optional)"), "input", true]],
+    text: [["text", gettext("Text"), "textarea"], ["emojis", gettext("LINE emoji"), "emoji"]],
+    textV2: [["text", gettext("Text with {key} placeholders"), "textarea"], ["substitution", gettext("Substitutions (JSON object)"), "json", true], ["substitution", gettext("LINE emoji"), "emoji"]],
+    sticker: [["stickerId", gettext("Sticker"), "sticker"]],
+    image: [["upload", gettext("Upload a JPEG or PNG image"), "upload:image"], ["originalContentUrl", gettext("Image URL (HTTPS)"), "input"], ["previewImageUrl", gettext("Preview URL (HTTPS)"), "input"]],
+    video: [["upload", gettext("Upload an MP4 video"), "upload:video"], ["originalContentUrl", gettext("Video URL (HTTPS)"), "input"], ["previewImageUrl", gettext("Preview image URL (HTTPS)"), "input"], ["trackingId", gettext("Tracking ID (optional)"), "input", true]],
+    audio: [["upload", gettext("Upload an MP3 or M4A file"), "upload:audio"], ["originalContentUrl", gettext("Audio URL (HTTPS)"), "input"], ["duration", gettext("Length in milliseconds"), "number"]],
+    location: [["title", gettext("Title"), "input"], ["address", gettext("Address"), "input"], ["latitude", gettext("Latitude"), "number"], ["longitude", gettext("Longitude"), "number"]],
+    imagemap: [["*", gettext("Imagemap object (JSON: baseUrl, altText, baseSize, actions)"), "object"]],
+    template: [["altText", gettext("Alternative text"), "input"], ["template", gettext("Template (JSON: buttons, confirm, carousel or image_carousel)"), "json"]],
+    flex: [["altText", gettext("Alternative text"), "input"], ["contents", gettext("Flex contents (JSON bubble or carousel)"), "json"]],
+    coupon: [["couponId", gettext("Coupon ID"), "input"], ["deliveryTag", gettext("Delivery tag (optional)"), "input", true]],
   };
   // Keys the pickers own: kept from the message itself, not read back from an input.
   const PICKED = { text: ["emojis"], sticker: ["packageId", "stickerId"] };
@@ -133,7 +134,7 @@
     input.addEventListener("change", edited);
     wrap.appendChild(input);
     if (kind === "textarea" && m.type === "text") {
-      wrap.appendChild(el("small", { class: "help", id: `${id}-help` }, t("LINE emoji show as $ here and as pictures in the preview. Type {name} for the friend's name when personalising.")));
+      wrap.appendChild(el("small", { class: "help", id: `${id}-help` }, gettext("LINE emoji show as $ here and as pictures in the preview. Type {name} for the friend's name when personalising.")));
     }
     wrap.appendChild(errorNode(path));
     return wrap;
@@ -141,13 +142,13 @@
 
   function stickerField(m, i, label, wrap) {
     wrap.classList.add("picker-field");
-    wrap.appendChild(el("p", { class: "help" }, t("LINE lets bots send only these stickers. Pick a package, then a sticker (arrow keys move between them).")));
+    wrap.appendChild(el("p", { class: "help" }, gettext("LINE lets bots send only these stickers. Pick a package, then a sticker (arrow keys move between them).")));
     wrap.appendChild(P.stickerPicker({
       catalogue: stickerCatalogue, message: m, index: i,
       onPick: (packageId, stickerId) => {
         messages[i].packageId = packageId; messages[i].stickerId = stickerId;
         touch(`messages[${i}].stickerId`);
-        status.textContent = fmt(t("Sticker %(id)s chosen."), { id: `${packageId}/${stickerId}` });
+        status.textContent = fmt(gettext("Sticker %(id)s chosen."), { id: `${packageId}/${stickerId}` });
         changed();
       },
     }));
@@ -213,7 +214,7 @@
     area.setSelectionRange(start + token.length, start + token.length);
     m.text = area.value;
     touch(`messages[${i}].text`);
-    status.textContent = t("LINE emoji inserted.");
+    status.textContent = gettext("LINE emoji inserted.");
     refreshChips(i);
     changed();
   }
@@ -226,7 +227,7 @@
     previous.set(area, area.value);
     m.emojis = P.shiftEmojis(m.emojis, emoji.index, emoji.index + 1, 0);
     m.text = area.value;
-    status.textContent = t("LINE emoji removed.");
+    status.textContent = gettext("LINE emoji removed.");
     refreshChips(i);
     changed();
     area.focus();
@@ -245,18 +246,18 @@
     Object.keys(emojiPickers).forEach((k) => delete emojiPickers[k]);
     messages.forEach((m, i) => {
       const card = el("fieldset", { class: "message-card", "data-index": i, "data-testid": `message-${i}` });
-      card.appendChild(el("legend", {}, fmt(t("Message %(n)s: %(type)s"), { n: i + 1, type: TYPE_NAMES[m.type] || m.type })));
+      card.appendChild(el("legend", {}, fmt(gettext("Message %(n)s: %(type)s"), { n: i + 1, type: TYPE_NAMES[m.type] || m.type })));
       const tools = el("div", { class: "card-tools" });
       const move = (j) => () => { [messages[j], messages[j + 1]] = [messages[j + 1], messages[j]]; render(); changed(); };
       tools.append(
-        toolButton(fmt(t("Move message %(n)s up"), { n: i + 1 }), "↑", i === 0, move(i - 1)),
-        toolButton(fmt(t("Move message %(n)s down"), { n: i + 1 }), "↓", i === messages.length - 1, move(i)),
+        toolButton(fmt(gettext("Move message %(n)s up"), { n: i + 1 }), "↑", i === 0, move(i - 1)),
+        toolButton(fmt(gettext("Move message %(n)s down"), { n: i + 1 }), "↓", i === messages.length - 1, move(i)),
       );
-      const remove = toolButton(fmt(t("Remove message %(n)s"), { n: i + 1 }), "✕", false, () => { messages.splice(i, 1); render(); changed(); });
+      const remove = toolButton(fmt(gettext("Remove message %(n)s"), { n: i + 1 }), "✕", false, () => { messages.splice(i, 1); render(); changed(); });
       remove.classList.add("danger");
       tools.appendChild(remove);
       card.appendChild(tools);
-      (FIELDS[m.type] || [["*", t("Message (JSON)"), "object"]]).forEach(([key, label, kind, optional]) => card.appendChild(fieldInput(m, i, key, label, kind, optional)));
+      (FIELDS[m.type] || [["*", gettext("Message (JSON)"), "object"]]).forEach(([key, label, kind, optional]) => card.appendChild(fieldInput(m, i, key, label, kind, optional)));
       card.appendChild(errorNode(`messages[${i}]`));
       list.appendChild(card);
     });
@@ -278,7 +279,7 @@
           if (kind === "object") Object.assign(m, value, { type: messages[i].type }); else m[key] = value;
         } catch (e) {
           // Kept until the JSON parses again (the live check only sees the last good value).
-          local.textContent = t("This is not valid JSON: ") + e.message; local.hidden = false; local.dataset.parse = "1";
+          local.textContent = gettext("This is not valid JSON: ") + e.message; local.hidden = false; local.dataset.parse = "1";
           if (kind === "object") Object.assign(m, messages[i]); else m[key] = messages[i][key];
         }
         return;
@@ -302,7 +303,7 @@
     const q = form.querySelector("[data-path-quick]");
     q.hidden = true;
     if (quick.value.trim() && out.length) {
-      try { out[out.length - 1].quickReply = JSON.parse(quick.value); } catch (e) { q.textContent = t("This is not valid JSON: ") + e.message; q.hidden = false; }
+      try { out[out.length - 1].quickReply = JSON.parse(quick.value); } catch (e) { q.textContent = gettext("This is not valid JSON: ") + e.message; q.hidden = false; }
     }
     out.forEach((m) => { if (m.type === "text" && m.emojis && !m.emojis.length) delete m.emojis; });
     return out;
@@ -330,7 +331,7 @@
     });
     const count = Object.keys(lastErrors).length;
     if (!attempted && !touched.size) status.textContent = "";
-    else status.textContent = count ? t("Some messages need attention before they can be sent.") : t("All LINE limits are met.");
+    else status.textContent = count ? gettext("Some messages need attention before they can be sent.") : gettext("All LINE limits are met.");
     return shown;
   }
 
@@ -361,7 +362,7 @@
     err.hidden = true;
     const body = new FormData();
     body.append("kind", kind); body.append("file", file);
-    status.textContent = t("Uploading…");
+    status.textContent = gettext("Uploading…");
     const response = await fetch(form.dataset.mediaUrl, { method: "POST", body: body, headers: { "X-CSRFToken": csrf } });
     const data = await response.json();
     if (!data.ok) {
@@ -397,7 +398,7 @@
     status.textContent = data.ok ? data.message : Object.values(data.errors || {}).flat().join(" ");
   });
   document.getElementById("save-template").addEventListener("click", async () => {
-    const name = window.prompt(t("Template name"));
+    const name = window.prompt(gettext("Template name"));
     if (!name) return;
     const data = await postJSON(form.dataset.templatesUrl, { name: name });
     status.textContent = data.ok ? data.message : Object.values(data.errors || {}).flat().join(" ");

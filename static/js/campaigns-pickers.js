@@ -8,7 +8,8 @@
    is exact for any text (CJK, Thai, emoji outside the BMP). */
 (function () {
   "use strict";
-  const t = window.gettext || ((s) => s);
+  // Named gettext so that makemessages -d djangojs finds the strings (served by the campaigns-jsi18n view).
+  const gettext = window.gettext || ((s) => s);
   const fmt = (s, values) => (window.interpolate ? window.interpolate(s, values, true) : s.replace(/%\((\w+)\)s/g, (_m, k) => values[k]));
   const STICKER_URL = "https://stickershop.line-scdn.net/stickershop/v1/sticker/{id}/android/sticker.png";
   const EMOJI_URL = "https://stickershop.line-scdn.net/sticonshop/v1/sticon/{product}/android/{emoji}.png";
@@ -89,7 +90,7 @@
     const id = `sp${index}-${++uid}`;
     const wrap = el("div", { class: "picker sticker-picker", "data-testid": `sticker-picker-${index}` });
     const packs = el("fieldset", { class: "picker-sets" });
-    packs.appendChild(el("legend", {}, t("Sticker package")));
+    packs.appendChild(el("legend", {}, gettext("Sticker package")));
     const packRow = el("div", { class: "set-row" });
     packs.appendChild(packRow);
     const grid = el("fieldset", { class: "picker-grid sticker-grid" });
@@ -101,7 +102,7 @@
 
     function showPackage(pack) {
       current = pack;
-      gridLegend.textContent = fmt(t("Stickers in package %(package)s"), { package: pack.packageId });
+      gridLegend.textContent = fmt(gettext("Stickers in package %(package)s"), { package: pack.packageId });
       cells.textContent = "";
       for (let s = pack.first; s <= pack.last; s++) {
         const rid = `${id}-s${s}`;
@@ -109,7 +110,7 @@
         radio.checked = String(message.packageId) === pack.packageId && String(message.stickerId) === String(s);
         radio.addEventListener("change", () => { if (radio.checked) onPick(pack.packageId, String(s)); });
         const label = el("label", { for: rid, class: "cell", title: `${pack.packageId}/${s}` });
-        label.appendChild(image(stickerUrl(s), fmt(t("Sticker %(id)s"), { id: s }), String(s)));
+        label.appendChild(image(stickerUrl(s), fmt(gettext("Sticker %(id)s"), { id: s }), String(s)));
         cells.append(radio, label);
       }
     }
@@ -118,8 +119,8 @@
       const radio = el("input", { type: "radio", name: `${id}-package`, id: rid, value: pack.packageId, class: "sr-only" });
       radio.checked = pack === current;
       radio.addEventListener("change", () => { if (radio.checked) showPackage(pack); });
-      const label = el("label", { for: rid, class: "set", title: fmt(t("Package %(package)s"), { package: pack.packageId }) });
-      label.appendChild(image(stickerUrl(pack.first), fmt(t("Package %(package)s"), { package: pack.packageId }), pack.packageId));
+      const label = el("label", { for: rid, class: "set", title: fmt(gettext("Package %(package)s"), { package: pack.packageId }) });
+      label.appendChild(image(stickerUrl(pack.first), fmt(gettext("Package %(package)s"), { package: pack.packageId }), pack.packageId));
       packRow.append(radio, label);
     });
     showPackage(current);
@@ -135,7 +136,7 @@
     const id = `ep${index}-${++uid}`;
     const wrap = el("div", { class: "picker emoji-picker", "data-testid": `emoji-picker-${index}` });
     const toggle = el("button", { type: "button", class: "picker-toggle", "aria-expanded": "false", "aria-controls": id, "data-testid": `emoji-toggle-${index}` });
-    toggle.append(image(emojiUrl(catalogue[0].productId, "001"), "", "☺"), el("span", {}, t("Insert LINE emoji")));
+    toggle.append(image(emojiUrl(catalogue[0].productId, "001"), "", ""), el("span", {}, gettext("Insert LINE emoji")));
     const panel = el("div", { id: id, class: "picker-panel", hidden: "" });
     const count = el("p", { class: "help", "aria-live": "polite" });
     wrap.append(toggle, panel);
@@ -143,12 +144,12 @@
 
     function updateCount() {
       const n = countNow();
-      count.textContent = fmt(t("%(n)s of %(max)s LINE emoji used in this message. Each is a $ in the text."), { n: n, max: MAX_EMOJIS });
+      count.textContent = fmt(gettext("%(n)s of %(max)s LINE emoji used in this message. Each is a $ in the text."), { n: n, max: MAX_EMOJIS });
       panel.querySelectorAll(".emoji-grid button").forEach((b) => { b.disabled = n >= MAX_EMOJIS; });
     }
     function build() {
       const sets = el("fieldset", { class: "picker-sets" });
-      sets.appendChild(el("legend", {}, t("Emoji set")));
+      sets.appendChild(el("legend", {}, gettext("Emoji set")));
       const setRow = el("div", { class: "set-row" });
       sets.appendChild(setRow);
       const grid = el("div", { class: "picker-grid emoji-grid", role: "group" });
@@ -157,17 +158,17 @@
         const radio = el("input", { type: "radio", name: `${id}-set`, id: rid, value: set.productId, class: "sr-only" });
         radio.checked = n === 0;
         radio.addEventListener("change", () => { if (radio.checked) showSet(set, n); });
-        const label = el("label", { for: rid, class: "set", title: fmt(t("Emoji set %(n)s"), { n: n + 1 }) });
-        label.appendChild(image(emojiUrl(set.productId, "001"), fmt(t("Emoji set %(n)s"), { n: n + 1 }), String(n + 1)));
+        const label = el("label", { for: rid, class: "set", title: fmt(gettext("Emoji set %(n)s"), { n: n + 1 }) });
+        label.appendChild(image(emojiUrl(set.productId, "001"), fmt(gettext("Emoji set %(n)s"), { n: n + 1 }), String(n + 1)));
         setRow.append(radio, label);
       });
       function showSet(set, n) {
         grid.textContent = "";
-        grid.setAttribute("aria-label", fmt(t("Emoji in set %(n)s"), { n: n + 1 }));
+        grid.setAttribute("aria-label", fmt(gettext("Emoji in set %(n)s"), { n: n + 1 }));
         for (let e = 1; e <= set.count; e++) {
           const emoji = pad3(e);
           const button = el("button", { type: "button", class: "cell", tabindex: e === 1 ? "0" : "-1", title: `${set.productId}/${emoji}`, "data-emoji": `${set.productId}/${emoji}` });
-          button.appendChild(image(emojiUrl(set.productId, emoji), fmt(t("Insert LINE emoji %(id)s"), { id: `${n + 1}-${emoji}` }), emoji));
+          button.appendChild(image(emojiUrl(set.productId, emoji), fmt(gettext("Insert LINE emoji %(id)s"), { id: `${n + 1}-${emoji}` }), emoji));
           button.addEventListener("click", () => { onPick(set.productId, emoji); updateCount(); });
           grid.appendChild(button);
         }
@@ -193,12 +194,12 @@
 
   /* The emoji already in a text message, each with a remove button (the textarea shows them as "$"). */
   function emojiChips(message, onRemove) {
-    const list = el("ul", { class: "emoji-chips", "aria-label": t("LINE emoji in this message") });
+    const list = el("ul", { class: "emoji-chips", "aria-label": gettext("LINE emoji in this message") });
     validEmojis(message.text || "", message.emojis).forEach((e) => {
       const item = el("li", {});
       item.appendChild(image(emojiUrl(e.productId, e.emojiId), "", e.emojiId));
       item.title = `${e.productId}/${e.emojiId}`;
-      const remove = el("button", { type: "button", class: "chip-remove", "aria-label": fmt(t("Remove the LINE emoji at character %(n)s"), { n: e.index + 1 }) }, "✕");
+      const remove = el("button", { type: "button", class: "chip-remove", "aria-label": fmt(gettext("Remove the LINE emoji at character %(n)s"), { n: e.index + 1 }) }, "✕");
       remove.addEventListener("click", () => onRemove(e));
       item.appendChild(remove);
       list.appendChild(item);
