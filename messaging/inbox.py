@@ -6,10 +6,12 @@ htmx polling of small partials; history scrolls back by keyset cursor.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.conf import settings
 from django.contrib import messages as flash
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
@@ -28,6 +30,9 @@ from .forms import IMAGE_TYPES, NoteForm, ReplyForm, StatusForm, TagForm
 from .models import Conversation, Message, SavedReply, Tag
 
 POLL_SECONDS = 3
+# The list polls every POLL_SECONDS while a search is open; the poll reuses the search's matches this long
+# instead of scanning the index again for every agent every 3 s. A search the agent submits runs fresh.
+SEARCH_REUSE_SECONDS = 20
 
 
 def _filters(request) -> selectors.ConversationFilters:
@@ -41,10 +46,20 @@ def _filters(request) -> selectors.ConversationFilters:
     )
 
 
+def _search(request, channel, q: str) -> selectors.SearchResult:
+    key = f"inbox-search:{channel.pk}:{hashlib.sha256(q.encode()).hexdigest()}"
+    polling = request.htmx and request.htmx.trigger == "conversation-list"
+    if polling and (reused := cache.get(key)) is not None:
+        return reused
+    search = selectors.conversation_search(channel, q)
+    cache.set(key, search, SEARCH_REUSE_SECONDS)
+    return search
+
+
 def _list_context(request, channel) -> dict:
     filters = _filters(request)
     cursor = selectors.Cursor.parse(request.GET.get("cursor"))
-    search = selectors.conversation_search(channel, filters.q) if filters.q else None
+    search = _search(request, channel, filters.q) if filters.q else None
     conversations, nxt = selectors.conversation_list(
         channel, filters=filters, user=request.user, cursor=cursor, search=search
     )

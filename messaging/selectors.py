@@ -10,10 +10,10 @@ from datetime import datetime
 from django.db.models import BooleanField, F, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_datetime
 
-from .models import Conversation, Message
+from .models import Conversation, Friend, Message
 
 PAGE_SIZE = 30
-SEARCH_LIMIT = 1000  # conversations a search can list
+SEARCH_LIMIT = 500  # matching messages a search pass collects (then their conversations); names alike
 
 
 @dataclass(frozen=True)
@@ -49,30 +49,34 @@ def _before(field: str, cursor: Cursor) -> Q:
 # friends' names serves `ILIKE '%term%'` for any term with a run of three or more letters, in every script.
 # pg_trgm cannot use its index for one- or two-character terms (there is no trigram to look up), and
 # those are common in Chinese and Japanese (退貨, 返品, a given name). Such queries look through a bounded
-# window instead: the newest RECENT_MESSAGES messages of the channel and the names in its
-# RECENT_CONVERSATIONS most recently active conversations, found by range scans of ordinary indexes, so
+# window instead: the newest RECENT_MESSAGES messages of the channel and the names of the RECENT_FRIENDS
+# friends who wrote last, found by range scans of ordinary indexes, so
 # they cost the same on any history length. The page says when a search was limited that way.
 # SQLite (development) runs the same queries with LIKE.
 
 MIN_INDEXED_RUN = 3  # pg_trgm's index needs three consecutive letters
 RECENT_MESSAGES = 20_000
-RECENT_CONVERSATIONS = 20_000
+RECENT_FRIENDS = 20_000
 MAX_TERMS = 8
 
 
 class Contains(Func):
     """`expression` contains `term`, ignoring case: `ILIKE '%term%'` on PostgreSQL (what the trigram index
-    serves; Django's icontains compiles to UPPER(...) LIKE, which it does not), LIKE elsewhere."""
+    serves; Django's icontains compiles to UPPER(...) LIKE, which it does not), LIKE elsewhere.
+
+    A term without upper and lower case (Chinese, Japanese, Thai, digits) uses plain LIKE, which the same
+    index serves: ILIKE lower-cases every row it tests, four times the cost on CJK text."""
 
     output_field = BooleanField()
 
     def __init__(self, expression, term: str):
         super().__init__(expression)
         self.pattern = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
+        self.caseless = term.lower() == term.upper()
 
     def as_sql(self, compiler, connection, **extra):
         column, params = compiler.compile(self.source_expressions[0])
-        operator = "ILIKE" if connection.vendor == "postgresql" else "LIKE"
+        operator = "ILIKE" if connection.vendor == "postgresql" and not self.caseless else "LIKE"
         return f"{column} {operator} %s ESCAPE '\\'", [*params, self.pattern]
 
 
@@ -158,11 +162,10 @@ def conversation_search(channel, q: str) -> SearchResult:
         return SearchResult(frozenset(), (), False)
     full = any(indexable(t) for t in terms)
     messages = Message.objects.filter(channel=channel, is_unsent=False).order_by().filter(_all_contained("text", terms))
-    ids: set[int] = set()
-    if full:
-        ids.update(messages.values_list("conversation_id", flat=True)[:SEARCH_LIMIT])
+    found = list(messages.values_list("conversation_id", flat=True)[:SEARCH_LIMIT]) if full else []
+    ids = set(found)
     start = None
-    if not full or len(ids) >= SEARCH_LIMIT:
+    if not full or len(found) >= SEARCH_LIMIT:
         start = recent_message_start(Message.objects.filter(channel=channel))
         recent = messages.filter(pk__gte=start) if start is not None else messages
         ids.update(recent.order_by("-pk").values_list("conversation_id", flat=True)[:SEARCH_LIMIT])
@@ -171,18 +174,19 @@ def conversation_search(channel, q: str) -> SearchResult:
 
 
 def _named(channel, terms: list[str], full: bool) -> list[int]:
-    """Conversations with a friend or group whose name contains every term; for short queries, among the
-    RECENT_CONVERSATIONS most recently active ones."""
-    conversations = Conversation.objects.filter(channel=channel).order_by()
+    """Conversations with a friend or group whose name contains every term; for short queries, friends
+    among the RECENT_FRIENDS who wrote last (a range of friend_last_contact_idx). Groups are few: all."""
+    friends = Friend.objects.filter(channel=channel).order_by()
     if not full:
-        newest = Conversation.objects.filter(channel=channel).order_by("-last_message_at", "-id")
-        edge = _nth(newest.values_list("last_message_at", flat=True), RECENT_CONVERSATIONS)
+        newest = friends.filter(last_contact_at__isnull=False).order_by("-last_contact_at")
+        edge = _nth(newest.values_list("last_contact_at", flat=True), RECENT_FRIENDS)
         if edge is not None:
-            conversations = conversations.filter(last_message_at__gte=edge)
-    friends = conversations.filter(_all_contained("friend__display_name", terms))
-    groups = conversations.filter(_all_contained("group__name", terms))
+            friends = friends.filter(last_contact_at__gte=edge)
+    friend_ids = list(friends.filter(_all_contained("display_name", terms)).values_list("pk", flat=True)[:SEARCH_LIMIT])
+    named = Conversation.objects.filter(channel=channel).order_by()
+    groups = named.filter(_all_contained("group__name", terms))
     return [
-        *friends.values_list("pk", flat=True)[:SEARCH_LIMIT],
+        *named.filter(friend_id__in=friend_ids).values_list("pk", flat=True),
         *groups.values_list("pk", flat=True)[:SEARCH_LIMIT],
     ]
 

@@ -177,3 +177,16 @@ def test_postgresql_answers_a_three_character_search_from_the_trigram_index(inbo
         plan = matching.explain()
 
     assert "message_text_trgm_idx" in plan
+
+
+def test_the_list_poll_reuses_an_open_search_briefly_and_a_new_search_runs_fresh(agent_client, channel):
+    chat(channel, "Mei Lin", "我想要退貨")
+    url = reverse("inbox-list", args=[channel.pk])
+    agent_client.get(url, {"q": "退貨"})
+    chat(channel, "Newcomer", "退貨要怎麼寄？")
+
+    polled = agent_client.get(url, {"q": "退貨"}, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="conversation-list")
+    submitted = agent_client.get(url, {"q": "退貨"})
+
+    assert "Newcomer" not in polled.content.decode()  # within SEARCH_REUSE_SECONDS of the search
+    assert "Newcomer" in submitted.content.decode()
