@@ -18,9 +18,12 @@ PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 MAX_X_TICKS = 8
 
 
-def series(name: str, values: Sequence[int | None], cls: str, *, dashed: bool = False) -> dict:
-    """One named row of numbers aligned with the chart's days; ``cls`` picks its colour (s0..s6)."""
-    return {"name": name, "values": list(values), "cls": cls, "dashed": dashed}
+def series(name: str, values: Sequence[int | None], cls: str, *, dashed: bool = False, reference: bool = False) -> dict:
+    """One named row of numbers aligned with the chart's days; ``cls`` picks its colour (s0..s6).
+
+    A ``reference`` line (a limit, say) is drawn without a dot per day.
+    """
+    return {"name": name, "values": list(values), "cls": cls, "dashed": dashed, "reference": reference}
 
 
 def nice_step(span: float, count: int = 4) -> int:
@@ -90,9 +93,9 @@ def _lines(days: Sequence[date], rows: Sequence[dict], y) -> list[dict]:
             for i, v in enumerate(row["values"])
             if v is not None
         ]
-        out.append(
-            {**row, "points": " ".join(f"{d['x']},{d['y']}" for d in dots), "dots": dots, "show_dots": len(days) <= 31}
-        )
+        points = " ".join(f"{d['x']},{d['y']}" for d in dots)
+        shown = [] if row.get("reference") else dots
+        out.append({**row, "points": points, "dots": shown, "show_dots": len(days) <= 31})
     return out
 
 

@@ -116,6 +116,12 @@ class QuotaStatus:
         return None if self.limit is None else self.limit - (self.used or 0) - self.planned
 
     @property
+    def available(self) -> int | None:
+        """What new campaigns can still use this month: the limit less LINE's count and what is planned."""
+        after = self.after_planned
+        return None if after is None else max(0, after)
+
+    @property
     def overdraft(self) -> int:
         """How many more messages the scheduled campaigns need than are left this month (0 if they fit)."""
         after = self.after_planned

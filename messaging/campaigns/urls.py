@@ -15,6 +15,7 @@ urlpatterns = [
     path(P + "templates/", views.template_list, name="campaign-templates"),
     path(P + "segments/", views.segment_list, name="campaign-segments"),
     path(P + "dashboard/", views.campaign_dashboard, name="campaign-dashboard"),
+    path(P + "dashboard/quota/", views.campaign_dashboard_quota, name="campaign-dashboard-quota"),
     path(P + "settings/", views.campaign_settings, name="campaign-settings"),
     path(P + "<int:pk>/", views.campaign_detail, name="campaign-detail"),
     path(P + "<int:pk>/edit/", views.campaign_compose, name="campaign-edit"),

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import channel_view
 from accounts.permissions import Perm, can
 
-from . import charts, emoji, selectors, services, stickers
+from . import charts, dashboard, emoji, selectors, services, stickers
 from .audiences import estimate_reach
 from .forms import CampaignForm, CampaignSettingsForm, MediaUploadForm, SegmentForm, TemplateForm, composer_errors
 from .media import media_upload
@@ -343,26 +343,21 @@ def segment_list(request, channel):
     return render(request, "campaigns/segment_list.html", {"form": form, "segments": segments})
 
 
-DASHBOARD_RANGES = (7, 30, 90)
-
-
 @channel_view(Perm.VIEW)
 def campaign_dashboard(request, channel):
     """Friends, messages sent by type and the quota, over 7, 30 or 90 days in the channel's time zone."""
-    span = int(request.GET["days"]) if request.GET.get("days") in {str(d) for d in DASHBOARD_RANGES} else 30
+    span = int(request.GET["days"]) if request.GET.get("days") in {str(d) for d in dashboard.RANGES} else 30
     days = selectors.day_range(channel, span)
     settings_form = CampaignSettingsForm(initial={"require_approval": services.settings_for(channel).require_approval})
-    quota = quota_status(channel, refresh=request.GET.get("refresh") == "quota")
     return render(
         request,
         "campaigns/dashboard.html",
         {
             "span": span,
-            "ranges": DASHBOARD_RANGES,
+            "ranges": dashboard.RANGES,
             "first_day": days.days[0],
             "last_day": days.days[-1],
-            **_dashboard_charts(channel, days, quota),
-            "quota": quota,
+            **dashboard.period_charts(channel, days),
             "campaigns": selectors.campaigns_between(channel, days)[:50],
             "settings_form": settings_form,
             "may_manage": can(request.user, channel, Perm.APPROVE_CAMPAIGNS),
@@ -370,78 +365,13 @@ def campaign_dashboard(request, channel):
     )
 
 
-def _dashboard_charts(channel, days, quota) -> dict:
-    follows = selectors.follow_history(channel, days)
-    sent = selectors.sent_by_type(channel, days)
-    line = selectors.line_statistics(channel, days)
-    day_label = _("Day (%(tz)s)") % {"tz": channel.time_zone}
-    line_note = _("LINE's figures count days in Japan time (UTC+9) and arrive a day later.") if line else ""
-    friends = [charts.series(_("Friends (our follow history)"), follows["friends"], "s0")]
-    if line:
-        friends += [
-            charts.series(_("Friends according to LINE (followers − blocks)"), line["friends"], "s1", dashed=True),
-            charts.series(_("Target reach (LINE)"), line["targeted_reaches"], "s4", dashed=True),
-        ]
-    type_names = {
-        "reply": _("Reply"),
-        "push": _("Push"),
-        "multicast": _("Multicast"),
-        "broadcast": _("Broadcast"),
-        "narrowcast": _("Narrowcast"),
-    }
-    month, month_used = selectors.quota_month_usage(channel)
-    month_lines = [charts.series(_("Sent this month (our log, excluding replies)"), month_used, "s2")]
-    if quota.ok and quota.limit is not None:
-        month_lines.append(charts.series(_("Monthly quota (LINE)"), [quota.limit] * len(month.days), "s3", dashed=True))
-    return {
-        "friends_chart": charts.line_chart(
-            chart_id="friends",
-            title=_("Friends over time"),
-            days=days.days,
-            lines=friends,
-            y_label=_("Friends"),
-            x_label=day_label,
-            note=line_note,
-        ),
-        "follows_chart": charts.bar_chart(
-            chart_id="follows",
-            title=_("New friends and blocks per day"),
-            days=days.days,
-            y_label=_("People"),
-            x_label=day_label,
-            above=[
-                charts.series(_("Added as friend"), follows["followed"], "s0"),
-                charts.series(_("Unblocked"), follows["unblocked"], "s5"),
-            ],
-            below=[charts.series(_("Blocked"), follows["blocked"], "s3")],
-            empty_text=_("Nobody followed, blocked or unblocked the account in these days."),
-        ),
-        "sent_chart": charts.bar_chart(
-            chart_id="sent",
-            title=_("Messages sent per day, by type"),
-            days=days.days,
-            x_label=day_label,
-            y_label=_("Messages (one per recipient)"),
-            above=[charts.series(type_names[k], sent[k], f"s{i}") for i, k in enumerate(selectors.SENT_TYPES)],
-            overlays=[charts.series(_("Sent through the API according to LINE"), line["sent"], "s6", dashed=True)]
-            if line and any(v is not None for v in line["sent"])
-            else (),
-            note=_(
-                "Counted as LINE counts them: one per recipient per send, however many messages it carries. "
-                "Replies do not count against the quota."
-            )
-            + (" " + line_note if line_note else ""),
-            empty_text=_("Nothing was sent in these days."),
-        ),
-        "month_chart": charts.line_chart(
-            chart_id="month",
-            title=_("This month: messages that count against the quota"),
-            days=month.days,
-            x_label=day_label,
-            y_label=_("Messages, cumulative"),
-            lines=month_lines,
-        ),
-    }
+@channel_view(Perm.VIEW)
+def campaign_dashboard_quota(request, channel):
+    """The quota card, loaded by htmx after the page: it asks LINE, which may be slow or away."""
+    quota = quota_status(channel, refresh=request.GET.get("refresh") == "1")
+    return render(
+        request, "campaigns/_quota.html", {"quota": quota, "month_chart": dashboard.month_chart(channel, quota)}
+    )
 
 
 @require_POST
