@@ -309,30 +309,35 @@
     return out;
   }
 
+  /* Put each error at the closest field for its LINE path. Only nodes whose text changes are touched, so a
+     screen reader announces an error once, not again on every keystroke's live check. */
   function showErrors(errors) {
     lastErrors = errors || {};
-    form.querySelectorAll("[data-path]").forEach((p) => { if (!p.dataset.path.endsWith(":upload") && !p.dataset.parse) { p.hidden = true; p.textContent = ""; } });
-    form.querySelectorAll(".field.invalid[data-live]").forEach((f) => f.classList.remove("invalid"));
+    const nodes = Array.from(form.querySelectorAll("[data-path]")).filter((p) => !p.dataset.path.endsWith(":upload") && !p.dataset.parse);
     const targets = Array.from(form.querySelectorAll("[data-path]")).map((p) => p.dataset.path);
-    let shown = 0;
+    const texts = new Map();
     Object.entries(lastErrors).forEach(([path, msgs]) => {
       let best = "messages";
       targets.forEach((candidate) => { if ((path === candidate || path.startsWith(candidate + ".") || path.startsWith(candidate + "[")) && candidate.length > best.length) best = candidate; });
       if (/\.sender\./.test(path)) best = "messages";
       if (!mayShow(best) && !mayShow(path)) return;
-      const node = form.querySelector(`[data-path="${CSS.escape(best)}"]`);
-      if (!node) return;
       const prefix = best === path ? "" : path.replace(best, "").replace(/^[.]/, "") + ": ";
-      node.textContent = (node.textContent ? node.textContent + " " : "") + prefix + msgs.join(" ");
-      node.hidden = false;
+      texts.set(best, (texts.has(best) ? texts.get(best) + " " : "") + prefix + msgs.join(" "));
+    });
+    nodes.forEach((node) => {
+      const text = texts.get(node.dataset.path) || "";
+      if (node.textContent !== text) node.textContent = text;
+      node.hidden = !text;
       const field = node.closest(".field");
-      if (field) { field.classList.add("invalid"); field.dataset.live = "1"; }
-      shown++;
+      if (field && (text || field.dataset.live)) { field.classList.toggle("invalid", Boolean(text)); field.dataset.live = "1"; }
     });
     const count = Object.keys(lastErrors).length;
-    if (!attempted && !touched.size) status.textContent = "";
-    else status.textContent = count ? gettext("Some messages need attention before they can be sent.") : gettext("All LINE limits are met.");
-    return shown;
+    const summary = !attempted && !touched.size ? "" : count ? gettext("Some messages need attention before they can be sent.") : gettext("All LINE limits are met.");
+    // A changed verdict replaces whatever the status line says; an unchanged one leaves a fresh notice
+    // ("LINE emoji inserted.") in place.
+    if (summary !== status.dataset.summary || !status.textContent) status.textContent = summary;
+    status.dataset.summary = summary;
+    return texts.size;
   }
 
   let timer = null, seq = 0;
