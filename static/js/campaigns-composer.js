@@ -78,15 +78,16 @@
     if (text !== undefined) node.textContent = text;
     return node;
   }
+  const errorId = (path) => "err-" + path.replace(/[^\w-]/g, "_");
   function errorNode(path) {
-    return el("p", { class: "error", role: "alert", "data-path": path, hidden: "" });
+    return el("p", { class: "error", role: "alert", "data-path": path, id: errorId(path), hidden: "" });
   }
 
   // -- the fields of one message card --------------------------------------------------------------
   const previous = new WeakMap(); // textarea -> its value before the current input event
 
   function textArea(m, i, key, id, path) {
-    const input = el("textarea", { id: id, rows: "4", "aria-describedby": `${id}-help` });
+    const input = el("textarea", { id: id, rows: "4", "aria-describedby": `${id}-help ${errorId(path)}` });
     input.value = m[key] || "";
     previous.set(input, input.value);
     if (m.type === "text") {
@@ -128,6 +129,7 @@
       input.value = m[key] === undefined ? "" : m[key];
     }
     input.dataset.key = key; input.dataset.kind = kind; input.dataset.index = i;
+    if (!input.hasAttribute("aria-describedby")) input.setAttribute("aria-describedby", errorId(path));
     if (optional) input.dataset.optional = "1";
     const edited = () => { touch(path); readCard(i); changed(); };
     input.addEventListener("input", edited);
@@ -329,7 +331,11 @@
       if (node.textContent !== text) node.textContent = text;
       node.hidden = !text;
       const field = node.closest(".field");
-      if (field && (text || field.dataset.live)) { field.classList.toggle("invalid", Boolean(text)); field.dataset.live = "1"; }
+      if (field && (text || field.dataset.live)) {
+        field.classList.toggle("invalid", Boolean(text)); field.dataset.live = "1";
+        const input = field.querySelector("textarea, input:not([type=radio]), select");
+        if (input) { if (text) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid"); }
+      }
     });
     const count = Object.keys(lastErrors).length;
     const summary = !attempted && !touched.size ? "" : count ? gettext("Some messages need attention before they can be sent.") : gettext("All LINE limits are met.");
