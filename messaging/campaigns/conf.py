@@ -10,8 +10,10 @@ def _get(name: str, default):
 
 
 def lease_seconds() -> float:
-    """How long a sender owns a claimed batch before the sweeper may hand it to another worker."""
-    return float(_get("CAMPAIGN_LEASE_SECONDS", 60))
+    """How long a claimed batch stays a sender's without a heartbeat (renewed every third of it while the
+    sender lives); after that any sender, or the sweeper, hands it on. Handing on is always safe (the same
+    retry key is sent again), so short leases only cost a repeated request, never a duplicate message."""
+    return float(_get("CAMPAIGN_LEASE_SECONDS", 15))
 
 
 def senders_per_campaign() -> int:
@@ -19,8 +21,8 @@ def senders_per_campaign() -> int:
     return int(_get("CAMPAIGN_SENDERS", 6))
 
 
-def push_threads() -> int:
-    """Threads per sender task for personalised pushes (each push is its own request)."""
+def send_threads() -> int:
+    """HTTP threads per sender task (pushes, multicasts); they share one keep-alive session."""
     return int(_get("CAMPAIGN_PUSH_THREADS", 8))
 
 

@@ -248,8 +248,9 @@ def campaign_resume(*, campaign: Campaign, actor, override_quota: bool = False) 
             raise CampaignInvalid({"quota": [_("LINE's monthly limit stopped this campaign. An admin must "
                                                "override the quota guard (or raise the plan) to resume.")]})
         campaign.quota_override, campaign.quota_override_by = True, actor
-    campaign.state, campaign.pause_reason = CampaignState.SENDING, ""
-    campaign.save(update_fields=["state", "pause_reason", "quota_override", "quota_override_by", "updated_at"])
+    campaign.state, campaign.pause_reason, campaign.kicked_at = CampaignState.SENDING, "", timezone.now()
+    campaign.save(update_fields=["state", "pause_reason", "quota_override", "quota_override_by", "kicked_at",
+                                 "updated_at"])
     event(campaign, "resumed", actor=actor)
     from .tasks import freeze_campaign, send_campaign
 

@@ -30,19 +30,25 @@ def enqueue_senders(campaign_pk: int, kind: str = "") -> None:
 
 @shared_task(ignore_result=True)
 def freeze_campaign(campaign_pk: int) -> None:
-    """Freeze the audience chunk by chunk; senders start as soon as the first chunk is committed."""
+    """Freeze the audience chunk by chunk; senders start as soon as the first (small) chunk is committed.
+
+    Run again (a redelivered task, the sweeper) it carries on from the stored cursor, and makes sure senders
+    run for whatever exists.
+    """
     kind = Campaign.objects.filter(pk=campaign_pk).values_list("delivery", flat=True).first()
-    started = False
-    while True:
-        created, done = delivery.campaign_freeze_step(campaign_pk=campaign_pk)
-        # Senders start after the first chunk; run eagerly (tests) they would wait for the rest, so later.
-        if created and not started and (done or not send_campaign.app.conf.task_always_eager):
-            enqueue_senders(campaign_pk, kind)
-            started = True
-        if done:
-            break
-    # Nothing left to freeze (a redelivered task): make sure someone sends what exists.
-    if not started and Campaign.objects.filter(pk=campaign_pk, state=CampaignState.SENDING).exists():
+    # Run eagerly (unit tests) a sender would wait for the freezer it runs inside of: start it at the end.
+    eager = send_campaign.app.conf.task_always_eager
+    _created, done = delivery.campaign_freeze_step(campaign_pk=campaign_pk, batches=delivery.FIRST_CHUNK_BATCHES)
+    if not eager:
+        _senders_if_sending(campaign_pk, kind)
+    while not done:
+        _created, done = delivery.campaign_freeze_step(campaign_pk=campaign_pk)
+    if eager:
+        _senders_if_sending(campaign_pk, kind)
+
+
+def _senders_if_sending(campaign_pk: int, kind: str) -> None:
+    if Campaign.objects.filter(pk=campaign_pk, state=CampaignState.SENDING).exists():
         enqueue_senders(campaign_pk, kind)
 
 

@@ -90,7 +90,8 @@ def test_a_server_error_is_retried_with_the_same_key(linesim):
 
     c.refresh_from_db()
     batch = c.batches.get()
-    assert c.state == CampaignState.DONE and batch.attempts == 2
+    assert c.state == CampaignState.DONE and c.accepted_count == 20
+    assert linesim.summary()["byStatus"] == {"500": 1, "200": 1}  # LINE saw the request twice...
     assert [s["retryKey"] for s in linesim.ledger(channelId=channel.channel_id)] == [str(batch.retry_key)]
 
 
@@ -180,6 +181,56 @@ def test_the_sweeper_hands_a_dead_workers_batch_to_another_sender(linesim):
     c.refresh_from_db()
     assert c.state == CampaignState.DONE and c.accepted_count == 30
     assert len(linesim.ledger(channelId=channel.channel_id)) == 1
+
+
+def test_a_sender_takes_over_a_batch_whose_holder_stopped_renewing_its_lease(linesim):
+    channel = linesim_channel(linesim)
+    friends(channel, 30)
+    c = campaign(channel, state=CampaignState.SENDING, delivery="multicast", freeze_max_pk=10**9)
+    delivery.campaign_freeze_step(campaign_pk=c.pk)
+    claimed = delivery.batch_claim(campaign_pk=c.pk)  # a worker claimed it, and died
+    DeliveryBatch.objects.filter(pk=claimed.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+
+    delivery.campaign_send_loop(campaign_pk=c.pk, budget_seconds=10)  # no sweeper involved
+
+    c.refresh_from_db()
+    assert c.state == CampaignState.DONE and c.accepted_count == 30
+    assert len(linesim.ledger(channelId=channel.channel_id)) == 1
+
+
+def test_the_sweeper_starts_a_due_campaign_whose_start_task_was_lost(linesim, django_capture_on_commit_callbacks):
+    channel = linesim_channel(linesim)
+    friends(channel, 700)
+    c = campaign(channel, state=CampaignState.SCHEDULED, scheduled_at=timezone.now() - timedelta(minutes=5),
+                 estimated_reach=700)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.deliveries_sweep()["started"] == [c.pk]
+
+    c.refresh_from_db()
+    assert c.state == CampaignState.DONE and c.accepted_count == 700
+    assert sorted(recipients_in(linesim.ledger(channelId=channel.channel_id))) == sorted(user_id(i) for i in range(700))
+
+
+def test_the_sweeper_leaves_a_campaign_just_scheduled_to_its_own_start_task(linesim):
+    channel = linesim_channel(linesim)
+    c = campaign(channel, state=CampaignState.SCHEDULED, scheduled_at=timezone.now(), estimated_reach=1)
+    assert delivery.deliveries_sweep()["started"] == []
+    assert Campaign.objects.get(pk=c.pk).state == CampaignState.SCHEDULED
+
+
+def test_a_failing_push_is_retried_with_its_own_key_and_nobody_gets_two(linesim, django_capture_on_commit_callbacks):
+    channel = linesim_channel(linesim)
+    friends(channel, 40)
+    c = campaign(channel, personalize=True, messages=[{"type": "text", "text": "Hi {name}"}])
+    linesim.fault("500", "push", count=3)
+    linesim.fault("drop", "push", count=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_now(c)
+    c.refresh_from_db()
+    sends = linesim.ledger(channelId=channel.channel_id, endpoint="push")
+    assert c.state == CampaignState.DONE and c.accepted_count == 40
+    assert sorted(recipients_in(sends)) == sorted(user_id(i) for i in range(40))
 
 
 def test_personalised_pushes_greet_each_friend_by_name(linesim, django_capture_on_commit_callbacks):

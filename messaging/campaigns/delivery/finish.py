@@ -1,0 +1,122 @@
+"""Finishing, narrowcast progress, and the sweeper that puts every stuck campaign back on its feet."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.services import line_client
+from lineapi import LineAPIError
+
+from .. import conf
+from ..models import BatchState, Campaign, CampaignState, Delivery, DeliveryBatch
+from ..services import event
+from .leases import ACTIVE, leases_expired_release
+from .start import campaign_start, due_campaign_pks
+
+log = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def campaign_finish_if_complete(*, campaign_pk: int) -> bool:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_pk)
+    if campaign.state != CampaignState.SENDING or not campaign.frozen:
+        return False
+    if campaign.delivery == Delivery.NARROWCAST and campaign.narrowcast_phase not in ("succeeded", "failed"):
+        return False
+    if campaign.batches.filter(state__in=ACTIVE).exists():
+        return False
+    if campaign.delivery != Delivery.NARROWCAST:
+        totals = campaign.batches.aggregate(a=Sum("accepted_count"), f=Sum("failed_count"))
+        campaign.accepted_count, campaign.failed_count = totals["a"] or 0, totals["f"] or 0
+        if campaign.delivery == Delivery.BROADCAST and campaign.batches.filter(state=BatchState.ACCEPTED).exists():
+            campaign.accepted_count = campaign.recipients_count
+    failed = campaign.accepted_count == 0 and (campaign.failed_count > 0 or campaign.narrowcast_phase == "failed"
+                                               or campaign.batches.filter(state=BatchState.FAILED).exists())
+    campaign.state = CampaignState.FAILED if failed else CampaignState.DONE
+    campaign.finished_at = timezone.now()
+    campaign.save(update_fields=["state", "finished_at", "accepted_count", "failed_count", "updated_at"])
+    event(campaign, campaign.state, _("%(accepted)s accepted, %(failed)s failed.") % {
+        "accepted": campaign.accepted_count, "failed": campaign.failed_count}, alert=failed)
+    return True
+
+
+def narrowcast_poll(*, campaign_pk: int) -> str:
+    campaign = Campaign.objects.select_related("channel").get(pk=campaign_pk)
+    if campaign.state != CampaignState.SENDING or not campaign.line_request_id:
+        return campaign.narrowcast_phase
+    try:
+        progress = line_client(campaign.channel).narrowcast_progress(campaign.line_request_id)
+    except LineAPIError as exc:
+        log.warning("narrowcast progress of campaign %s: %s", campaign_pk, exc)
+        return campaign.narrowcast_phase
+    Campaign.objects.filter(pk=campaign_pk).update(
+        narrowcast_phase=progress.phase, recipients_count=progress.target_count or campaign.recipients_count,
+        accepted_count=progress.success_count or 0, failed_count=progress.failure_count or 0,
+        status_note=progress.failed_description or "",
+    )
+    if progress.phase in ("succeeded", "failed"):
+        campaign_finish_if_complete(campaign_pk=campaign_pk)
+    return progress.phase
+
+
+def deliveries_sweep() -> dict:
+    """Restore every campaign a lost task or a killed worker left behind; safe to run any time, twice at once.
+
+    * due campaigns still "scheduled" (their start task died with a worker) are started here;
+    * batches whose lease ran out go back to pending;
+    * a sending campaign whose freezer or senders stopped stamping their heartbeat gets them queued again,
+      at most once per lease (a queued task that is merely waiting is not multiplied);
+    * complete campaigns are finished.
+    """
+    now = timezone.now()
+    lease = timedelta(seconds=conf.lease_seconds())
+    started = [pk for pk in due_campaign_pks(now, grace_seconds=lease.total_seconds()) if _start(pk)]
+    released = leases_expired_release(now)
+    restarted = []
+    for campaign in Campaign.objects.filter(state=CampaignState.SENDING).only(
+            "pk", "frozen", "delivery", "freezer_seen_at", "senders_seen_at", "kicked_at"):
+        if _restart_if_stalled(campaign, now, lease, expired={c for _pk, c in released}):
+            restarted.append(campaign.pk)
+    return {"started": started, "released": len(released), "restarted": restarted}
+
+
+def _start(pk: int) -> bool:
+    try:
+        return campaign_start(campaign_pk=pk)
+    except Exception:  # one campaign's trouble (LINE unreachable for the quota) must not stop the sweep
+        log.exception("sweeper could not start campaign %s", pk)
+        return False
+
+
+def _restart_if_stalled(campaign: Campaign, now, lease: timedelta, *, expired: set[int]) -> bool:
+    from ..tasks import enqueue_senders, freeze_campaign
+
+    def stale(stamp) -> bool:
+        return stamp is None or stamp < now - lease
+
+    recently_kicked = not stale(campaign.kicked_at)
+    kicked = False
+    if not campaign.frozen and stale(campaign.freezer_seen_at) and not recently_kicked:
+        freeze_campaign.delay(campaign.pk)
+        kicked = True
+    due = DeliveryBatch.objects.filter(Q(campaign_id=campaign.pk) & (
+        Q(state=BatchState.PENDING, next_attempt_at__lte=now) | Q(state=BatchState.CLAIMED, claimed_until__lt=now)
+    )).exists()
+    if due and stale(campaign.senders_seen_at) and (not recently_kicked or campaign.pk in expired):
+        enqueue_senders(campaign.pk, campaign.delivery)
+        kicked = True
+    if kicked:
+        Campaign.objects.filter(pk=campaign.pk).update(kicked_at=now)
+    elif campaign.frozen and not DeliveryBatch.objects.filter(campaign_id=campaign.pk, state__in=ACTIVE).exists():
+        campaign_finish_if_complete(campaign_pk=campaign.pk)
+    return kicked
+
+
+def _kicked(pk: int, now) -> None:
+    Campaign.objects.filter(pk=pk).update(kicked_at=now)
