@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -221,7 +222,8 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @extend_schema(request=SendSerializer, responses=MessageSerializer(many=True))
     @action(detail=True, methods=["get", "post"])
     def messages(self, request, pk=None):
-        """GET: the log, newest first. POST: send (reply token while fresh, else push); 502 if LINE refused."""
+        """GET: the log, newest first. POST: send (reply token while fresh, else push): 201 sent, 202 not
+        confirmed yet and being retried with the same retry key, 502 if LINE refused."""
         conversation = self.get_object()
         if request.method == "GET":
             qs = Message.objects.filter(conversation=conversation).select_related("staff")
@@ -240,10 +242,14 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         data = {
             "via": outcome.via,
             "sent": outcome.ok,
-            "error": outcome.error,
+            "retrying": outcome.retrying,
+            "error": gettext(outcome.error) if outcome.error else "",
             "messages": MessageSerializer(outcome.messages, many=True).data,
         }
-        return Response(data, status=status.HTTP_201_CREATED if outcome.ok else status.HTTP_502_BAD_GATEWAY)
+        # 202: LINE did not answer; the push goes again with its retry key (poll the messages for delivery).
+        if outcome.ok:
+            return Response(data, status=status.HTTP_201_CREATED)
+        return Response(data, status=status.HTTP_202_ACCEPTED if outcome.retrying else status.HTTP_502_BAD_GATEWAY)
 
 
 class WebhookEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

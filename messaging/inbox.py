@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,12 +28,13 @@ from accounts.services import line_client
 
 from . import selectors, sending, services
 from .forms import IMAGE_TYPES, NoteForm, ReplyForm, StatusForm, TagForm
-from .models import Conversation, Message, SavedReply, Tag
+from .models import UNCONFIRMED, Conversation, Message, SavedReply, Tag
 
 POLL_SECONDS = 3
 # The list polls every POLL_SECONDS while a search is open; the poll reuses the search's matches this long
 # instead of scanning the index again for every agent every 3 s. A search the agent submits runs fresh.
 SEARCH_REUSE_SECONDS = 20
+WATCH_MAX = 50  # unsettled sends one poll refreshes
 
 
 def _filters(request) -> selectors.ConversationFilters:
@@ -112,6 +114,11 @@ def _conversation(channel, pk) -> Conversation:
     return get_object_or_404(Conversation.objects.select_related("friend", "group", "assignee"), channel=channel, pk=pk)
 
 
+def _unsettled(rows) -> list[int]:
+    """Sends on screen still waiting for LINE's answer: the poller asks for their status until they settle."""
+    return [m.pk for m in rows if m.delivery in (Message.Delivery.PENDING, Message.Delivery.SENDING)][-WATCH_MAX:]
+
+
 def _thread_context(request, channel, conversation) -> dict:
     page, older = selectors.thread_page(conversation)
     return {
@@ -119,6 +126,7 @@ def _thread_context(request, channel, conversation) -> dict:
         "thread": page,
         "older_cursor": older,
         "last_pk": max((m.pk for m in page), default=0),
+        "watch": _unsettled(page),
         "reply_form": ReplyForm(),
         "note_form": NoteForm(),
         "saved_replies": SavedReply.objects.filter(channel=channel),
@@ -153,6 +161,7 @@ def thread_older(request, channel, pk: int):
             "conversation": conversation,
             "thread": page,
             "older_cursor": older,
+            "can_reply": role_allows(request.channel_role, Perm.REPLY),
         },
     )
 
@@ -160,10 +169,14 @@ def thread_older(request, channel, pk: int):
 @require_GET
 @channel_view(Perm.VIEW)
 def thread_poll(request, channel, pk: int):
-    """New lines since the newest one on the page; the answer carries the next poller."""
+    """New lines since the newest one on the page, and the current state of the sends on the page that were
+    still waiting for LINE (`watch`: swapped in place, "sending" -> "sent"/"failed"); the answer carries the
+    next poller."""
     conversation = _conversation(channel, pk)
-    after = int(request.GET.get("after") or 0)
+    after = int(request.GET["after"]) if request.GET.get("after", "").isdigit() else 0
+    watched = [int(p) for p in request.GET.get("watch", "").split(",") if p.isdigit()][:WATCH_MAX]
     new = selectors.thread_changed_since(conversation, after)
+    refreshed = selectors.thread_rows(conversation, [p for p in watched if p <= after])
     if new:
         services.conversation_mark_read(conversation=conversation)
     return render(
@@ -173,8 +186,11 @@ def thread_poll(request, channel, pk: int):
             "channel": channel,
             "conversation": conversation,
             "thread": new,
+            "refreshed": refreshed,
+            "watch": _unsettled([*refreshed, *new]),
             "last_pk": max([after] + [m.pk for m in new]),
             "poll_seconds": POLL_SECONDS,
+            "can_reply": role_allows(request.channel_role, Perm.REPLY),
         },
     )
 
@@ -208,8 +224,15 @@ def _reply_messages(request, form) -> list[dict]:
 
 
 def outcome_text(outcome) -> str:
+    if outcome.retrying:
+        return _(
+            "LINE did not answer yet. The message is being sent again automatically with the same retry key, "
+            "so it cannot arrive twice; its status updates in the thread."
+        )
+    if not outcome.ok and outcome.error in UNCONFIRMED:
+        return _("Not confirmed: %(reason)s") % {"reason": gettext(outcome.error)}
     if not outcome.ok:
-        return _("Not sent: %(reason)s") % {"reason": outcome.error}
+        return _("Not sent: %(reason)s") % {"reason": gettext(outcome.error)}
     if outcome.via == "reply":
         return _("Sent with the reply token (free).")
     return _("Sent as a push message (the reply token was no longer valid); it counts toward the monthly quota.")
@@ -227,10 +250,29 @@ def reply(request, channel, pk: int):
             staff=request.user,
             client_for=line_client,
         )
-        (flash.success if outcome.ok else flash.error)(request, outcome_text(outcome))
+        notify = flash.success if outcome.ok else flash.warning if outcome.retrying else flash.error
+        notify(request, outcome_text(outcome))
     else:
         for error in form.errors.values():
             flash.error(request, " ".join(error))
+    return _back(channel, conversation)
+
+
+@require_POST
+@channel_view(Perm.REPLY)
+def resend(request, channel, pk: int, message_pk: int):
+    """Send a failed (or unconfirmed) send again as a new push message."""
+    conversation = _conversation(channel, pk)
+    message = get_object_or_404(
+        Message,
+        conversation=conversation,
+        pk=message_pk,
+        direction=Message.Direction.OUTBOUND,
+        delivery=Message.Delivery.FAILED,
+    )
+    outcome = sending.resend_as_push(message=message, staff=request.user, client_for=line_client)
+    notify = flash.success if outcome.ok else flash.warning if outcome.retrying else flash.error
+    notify(request, outcome_text(outcome))
     return _back(channel, conversation)
 
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Channel
@@ -291,7 +292,11 @@ class Message(models.Model):
     delivery = models.CharField(_("delivery"), max_length=10, choices=Delivery.choices, default=Delivery.RECEIVED)
     line_request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
     retry_key = models.UUIDField(null=True, blank=True)  # X-Line-Retry-Key of a push, chosen before sending
-    error = models.TextField(_("error"), blank=True)
+    error = models.TextField(_("error"), blank=True)  # in English (gettext_noop); error_text translates it
+    # A send in flight holds a lease; the sweeper takes over sends whose lease ran out (a dead worker).
+    locked_until = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # a pending send waiting to be retried
     part = models.PositiveSmallIntegerField(default=0)  # position among the messages of one send or event
     quote_token = models.CharField(max_length=256, blank=True)
     is_unsent = models.BooleanField(_("unsent"), default=False)
@@ -322,6 +327,12 @@ class Message(models.Model):
             # Short searches scan the newest messages of a channel as a range (see selectors).
             models.Index(fields=["channel", "-id"], name="message_channel_recent_idx"),
             # PostgreSQL also has GIN trigram indexes on text and Friend.display_name (migration 0004).
+            # The few sends not settled yet, for the sweeper (partial: a handful of rows however big the log).
+            models.Index(
+                fields=["delivery", "next_attempt_at"],
+                condition=Q(delivery__in=["pending", "sending"]),
+                name="message_unsettled_idx",
+            ),
         ]
         ordering = ["-sent_at", "-id"]
         verbose_name = _("message")
@@ -333,6 +344,29 @@ class Message(models.Model):
     @property
     def has_media(self) -> bool:
         return self.type in ("image", "video", "audio", "file")
+
+    @property
+    def error_text(self) -> str:
+        """The stored reason in the reader's language (reasons are stored as English msgids)."""
+        return gettext(self.error) if self.error else ""
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """LINE never answered: the friend may or may not have the message."""
+        return self.delivery == self.Delivery.FAILED and self.error in UNCONFIRMED
+
+
+# Why a send did not settle, stored on the rows in English and translated when shown (Message.error_text).
+REPLY_UNCONFIRMED = gettext_noop(
+    "LINE did not confirm this reply, so it may or may not have reached them. A reply token cannot be used "
+    "twice: resend it as a push message if they did not get it."
+)
+PUSH_UNCONFIRMED = gettext_noop(
+    "LINE did not answer after several tries, so this may not have reached them. Resend it if they did not get it."
+)
+AUTO_REPLY_LATE = gettext_noop("Not sent in time: the reply token expired before the message could be sent.")
+RETRYING = gettext_noop("LINE did not answer; trying again with the same retry key, so it cannot arrive twice.")
+UNCONFIRMED = frozenset({REPLY_UNCONFIRMED, PUSH_UNCONFIRMED})
 
 
 class AutoReplyRule(models.Model):

@@ -277,3 +277,12 @@ def thread_changed_since(conversation, since_pk: int) -> list[Message]:
         .select_related("staff")
         .order_by("sent_at", "id")
     )
+
+
+def thread_rows(conversation, pks: list[int]) -> list[Message]:
+    """These lines of the thread as they are now (the poll refreshes sends still waiting for LINE)."""
+    if not pks:
+        return []
+    return list(
+        Message.objects.filter(conversation=conversation, pk__in=pks).select_related("staff").order_by("sent_at", "id")
+    )

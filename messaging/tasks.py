@@ -26,7 +26,8 @@ def process_webhook_sources(channel_pk: int, source_ids: list[str]) -> int:
 
 @shared_task
 def sweep_webhook_events() -> int:
-    """Beat: re-queue events a lost task or a killed worker left behind, and stalled content downloads."""
+    """Beat (every 30 s): re-queue what a lost task or a killed worker left behind: webhook events, stalled
+    content downloads, and outbound sends (pushes go again with their retry key; unconfirmed replies fail)."""
     by_channel: dict[int, list[str]] = {}
     for channel_pk, source_id in processing.sweep():
         by_channel.setdefault(channel_pk, []).append(source_id)
@@ -35,6 +36,8 @@ def sweep_webhook_events() -> int:
             process_webhook_sources.delay(channel_pk, sources[i : i + 50])
     for pk in content.stale_pending():
         archive_content.delay(pk)
+    for message_pks in sending.sweep():
+        deliver_messages.delay(message_pks, allow_push=True)
     return sum(len(s) for s in by_channel.values())
 
 
@@ -109,5 +112,8 @@ def fetch_group_summary(group_pk: int) -> None:
 
 @shared_task(acks_late=True)
 def deliver_messages(message_pks: list[int], reply_token: str = "", allow_push: bool = False) -> str:
+    """Send logged rows. Safe to run twice: only pending rows are claimed, and pushes carry their retry key."""
     outcome = sending.deliver(message_pks, client_for=line_client, reply_token=reply_token, allow_push=allow_push)
-    return outcome.via if outcome.ok else f"failed: {outcome.error}"
+    if outcome.ok:
+        return outcome.via
+    return f"retrying: {outcome.error}" if outcome.retrying else f"failed: {outcome.error}"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("ch/<int:channel_pk>/inbox/<int:pk>/older/", inbox.thread_older, name="inbox-older"),
     path("ch/<int:channel_pk>/inbox/<int:pk>/poll/", inbox.thread_poll, name="inbox-poll"),
     path("ch/<int:channel_pk>/inbox/<int:pk>/reply/", inbox.reply, name="inbox-reply"),
+    path("ch/<int:channel_pk>/inbox/<int:pk>/resend/<int:message_pk>/", inbox.resend, name="inbox-resend"),
     path("ch/<int:channel_pk>/inbox/<int:pk>/note/", inbox.add_note, name="inbox-note"),
     path("ch/<int:channel_pk>/inbox/<int:pk>/assign/", inbox.assign, name="inbox-assign"),
     path("ch/<int:channel_pk>/inbox/<int:pk>/status/", inbox.set_status, name="inbox-status"),

@@ -329,3 +329,20 @@ def _texts(page):
     import re
 
     return re.findall(r"(line \d+)", page)
+
+
+def test_a_send_on_screen_turns_from_waiting_to_sent_through_polling(agent_client, channel, line, arrive):
+    from messaging.tests.factories import logged_send
+
+    arrive("message_text")
+    conversation = Conversation.objects.get()
+    [waiting] = logged_send(conversation, "Thanks for writing!", sender="auto_reply")
+    page = agent_client.get(url("inbox-conversation", channel, conversation.pk)).content.decode()
+    assert 'data-delivery="pending"' in page and f"watch={waiting.pk}" in page
+
+    Message.objects.filter(pk=waiting.pk).update(delivery="sent", via="reply")
+    poll = agent_client.get(url("inbox-poll", channel, conversation.pk) + f"?after={waiting.pk}&watch={waiting.pk}")
+
+    swapped = poll.content.decode()
+    assert f'id="m-{waiting.pk}"' in swapped and 'hx-swap-oob="true"' in swapped
+    assert "sent with the reply token" in swapped and "watch=" not in swapped  # settled: no longer asked about
