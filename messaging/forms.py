@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import AutoReplyRule, Conversation
+from .models import AutoReplyRule, Conversation, SavedReply
 
 # A few of LINE's free sticker packages (packageId, stickerId), usable by every account.
 STICKERS = [
@@ -107,3 +107,32 @@ class GreetingForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("{name} becomes the friend's LINE name."),
     )
+
+
+class SavedReplyForm(forms.Form):
+    title = forms.CharField(
+        label=_("Title"), max_length=100, help_text=_("What agents pick from the list in the reply box.")
+    )
+    text = forms.CharField(
+        label=_("Text"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "Filled into the reply box, where it can be changed before sending. {name} becomes the friend's LINE name."
+        ),
+    )
+
+    def __init__(self, *args, channel, instance: SavedReply | None = None, **kwargs):
+        self.channel, self.instance = channel, instance
+        if instance is not None:
+            kwargs.setdefault("initial", {"title": instance.title, "text": instance.text})
+        super().__init__(*args, **kwargs)
+
+    def clean_title(self):
+        title = self.cleaned_data["title"].strip()
+        taken = SavedReply.objects.filter(channel=self.channel, title__iexact=title)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(_("A saved reply with this title already exists."))
+        return title

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Conversation, FollowEvent, Friend, Group, GroupMember, Message, Tag
+from .models import Conversation, FollowEvent, Friend, Group, GroupMember, Message, SavedReply, Tag
 
 log = logging.getLogger(__name__)
 
@@ -265,3 +265,23 @@ def _system_note(conversation, actor, kind: str, payload: dict) -> Message:
         payload=payload,
         delivery=Message.Delivery.SENT,
     )
+
+
+# -- saved replies -------------------------------------------------------------
+
+
+@transaction.atomic
+def saved_reply_create(*, channel, title: str, text: str) -> SavedReply:
+    return SavedReply.objects.create(channel=channel, title=title.strip(), text=text.strip())
+
+
+@transaction.atomic
+def saved_reply_update(*, saved_reply: SavedReply, title: str, text: str) -> SavedReply:
+    saved_reply.title, saved_reply.text = title.strip(), text.strip()
+    saved_reply.save(update_fields=["title", "text"])
+    return saved_reply
+
+
+@transaction.atomic
+def saved_reply_delete(*, saved_reply: SavedReply) -> None:
+    saved_reply.delete()

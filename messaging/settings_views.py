@@ -1,4 +1,5 @@
-"""Staff pages for keyword auto-replies and the greeting (marketers and admins)."""
+"""Staff pages for keyword auto-replies and the greeting (marketers and admins), and saved replies (support
+agents and admins: they write the answers the reply box offers)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import channel_view
 from accounts.permissions import Perm
 
-from .forms import AutoReplyRuleForm, GreetingForm
-from .models import AutoReplyRule, Greeting
+from . import services
+from .forms import AutoReplyRuleForm, GreetingForm, SavedReplyForm
+from .models import AutoReplyRule, Greeting, SavedReply
 
 
 @channel_view(Perm.MANAGE_AUTO_REPLIES)
@@ -65,3 +67,31 @@ def greeting(request, channel):
         flash.success(request, _("Greeting saved."))
         return redirect("inbox-greeting", channel_pk=channel.pk)
     return render(request, "messaging/greeting_form.html", {"channel": channel, "form": form})
+
+
+@channel_view(Perm.REPLY)
+def saved_replies(request, channel):
+    replies = SavedReply.objects.filter(channel=channel)
+    return render(request, "messaging/savedreply_list.html", {"channel": channel, "replies": replies})
+
+
+@channel_view(Perm.REPLY)
+def saved_reply_edit(request, channel, pk: int | None = None):
+    current = get_object_or_404(SavedReply, channel=channel, pk=pk) if pk else None
+    form = SavedReplyForm(request.POST or None, channel=channel, instance=current)
+    if request.method == "POST" and form.is_valid():
+        if current is None:
+            services.saved_reply_create(channel=channel, **form.cleaned_data)
+        else:
+            services.saved_reply_update(saved_reply=current, **form.cleaned_data)
+        flash.success(request, _("Saved reply saved."))
+        return redirect("inbox-saved-replies", channel_pk=channel.pk)
+    return render(request, "messaging/savedreply_form.html", {"channel": channel, "form": form, "saved_reply": current})
+
+
+@require_POST
+@channel_view(Perm.REPLY)
+def saved_reply_delete(request, channel, pk: int):
+    services.saved_reply_delete(saved_reply=get_object_or_404(SavedReply, channel=channel, pk=pk))
+    flash.success(request, _("Saved reply deleted."))
+    return redirect("inbox-saved-replies", channel_pk=channel.pk)

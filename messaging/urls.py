@@ -26,6 +26,16 @@ urlpatterns = [
         name="inbox-auto-reply-delete",
     ),
     path("ch/<int:channel_pk>/inbox/greeting/", settings_views.greeting, name="inbox-greeting"),
+    path("ch/<int:channel_pk>/inbox/saved-replies/", settings_views.saved_replies, name="inbox-saved-replies"),
+    path("ch/<int:channel_pk>/inbox/saved-replies/new/", settings_views.saved_reply_edit, name="inbox-saved-reply-new"),
+    path(
+        "ch/<int:channel_pk>/inbox/saved-replies/<int:pk>/", settings_views.saved_reply_edit, name="inbox-saved-reply"
+    ),
+    path(
+        "ch/<int:channel_pk>/inbox/saved-replies/<int:pk>/delete/",
+        settings_views.saved_reply_delete,
+        name="inbox-saved-reply-delete",
+    ),
     # Campaigns (the list page keeps the URL name `campaigns`).
     path("", include("messaging.campaigns.urls")),
 ]
