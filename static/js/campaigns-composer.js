@@ -281,7 +281,7 @@
           if (kind === "object") Object.assign(m, value, { type: messages[i].type }); else m[key] = value;
         } catch (e) {
           // Kept until the JSON parses again (the live check only sees the last good value).
-          local.textContent = gettext("This is not valid JSON: ") + e.message; local.hidden = false; local.dataset.parse = "1";
+          local.textContent = fmt(gettext("This is not valid JSON (%(error)s)."), {error: e.message}); local.hidden = false; local.dataset.parse = "1";
           if (kind === "object") Object.assign(m, messages[i]); else m[key] = messages[i][key];
         }
         return;
@@ -305,7 +305,7 @@
     const q = form.querySelector("[data-path-quick]");
     q.hidden = true;
     if (quick.value.trim() && out.length) {
-      try { out[out.length - 1].quickReply = JSON.parse(quick.value); } catch (e) { q.textContent = gettext("This is not valid JSON: ") + e.message; q.hidden = false; }
+      try { out[out.length - 1].quickReply = JSON.parse(quick.value); } catch (e) { q.textContent = fmt(gettext("This is not valid JSON (%(error)s)."), {error: e.message}); q.hidden = false; }
     }
     out.forEach((m) => { if (m.type === "text" && m.emojis && !m.emojis.length) delete m.emojis; });
     return out;
