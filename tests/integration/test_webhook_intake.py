@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
+from django.urls import resolve, reverse
+from django.utils import timezone
 from linebot.v3.webhook import WebhookParser
 
+from accounts.models import Channel
 from accounts.tests.factories import ChannelFactory
 from lineapi import LineClient
 from messaging.models import WebhookEvent
 from messaging.webhooks import intake
 from tests.fixtures import webhooks as fx
+from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +37,22 @@ def no_line_calls(monkeypatch):
         raise AssertionError("the webhook request called LINE")
 
     monkeypatch.setattr(LineClient, "_call", refuse)
+
+
+REAL_PUBLISH = intake._publish
+
+
+@pytest.fixture(autouse=True)
+def published(monkeypatch):
+    """Committed sources go to the publisher thread, as in production; what it would send is recorded."""
+    from config.celery import app
+
+    calls: list[tuple[int, list[str]]] = []
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    monkeypatch.setattr(intake, "_publish", lambda channel_pk, sources: calls.append((channel_pk, sources)))
+    yield calls
+    intake.publisher.flush()  # nothing left for a later test
+    app.conf.task_always_eager = eager
 
 
 @pytest.mark.parametrize("name", fx.NAMES)
@@ -199,3 +221,266 @@ def test_one_post_of_a_hundred_events_is_one_insert(client, channel):
     # PostgreSQL takes all 100 rows in one statement; SQLite's bound-parameter limit splits it in two.
     assert len(inserts) == (1 if connection.vendor == "postgresql" else 2)
     assert len(queries.captured_queries) <= 2 + len(inserts) + 2  # channel, savepoint, inserts, release
+
+
+# --- the channel cache -------------------------------------------------------------------------------------
+
+
+def test_a_changed_secret_is_accepted_and_the_old_one_refused_at_once(client, channel):
+    old_secret = channel.channel_secret
+    assert fx.post(client, channel, fx.events("follow")).status_code == 200  # the channel is now cached
+
+    channel.channel_secret = "a-brand-new-channel-secret"
+    channel.save()
+
+    assert fx.post(client, channel, fx.events("message_text")).status_code == 200
+    assert fx.post(client, channel, fx.events("unfollow"), secret=old_secret).status_code == 401
+    assert WebhookEvent.objects.count() == 2
+
+
+def test_a_secret_changed_by_another_process_is_accepted_at_once_and_then_the_old_one_is_refused(client, channel):
+    old_secret = channel.channel_secret
+    assert fx.post(client, channel, fx.events("follow")).status_code == 200
+    # Another process saved the new secret: no signal reached this one, its cached copy is stale.
+    Channel.objects.filter(pk=channel.pk).update(channel_secret="rotated-in-the-admin-elsewhere")
+
+    assert (
+        fx.post(client, channel, fx.events("message_text"), secret="rotated-in-the-admin-elsewhere").status_code == 200
+    )
+    assert fx.post(client, channel, fx.events("unfollow"), secret=old_secret).status_code == 401
+
+
+def test_a_deactivated_channel_gets_404_at_once(client, channel):
+    assert fx.post(client, channel, fx.events("follow")).status_code == 200
+
+    channel.is_active = False
+    channel.save()
+
+    assert fx.post(client, channel, fx.events("message_text")).status_code == 404
+    assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_channel_deleted_while_cached_elsewhere_gets_404_and_stores_nothing(client, channel):
+    # This process still holds a channel another process has deleted.
+    intake._channels[channel.channel_id] = (
+        time.monotonic() + 60,
+        intake.ChannelKeys(channel.pk + 1000, channel.channel_id, channel.channel_secret, channel.bot_user_id),
+    )
+
+    response = fx.post(client, channel, fx.events("follow"))
+
+    assert response.status_code == 404
+    assert not WebhookEvent.objects.exists()
+    assert channel.channel_id not in intake._channels
+
+
+# --- the production path: autocommitted, one statement, committed before the 200 ----------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_post_is_one_statement_once_the_channel_is_cached(client, channel):
+    fx.post(client, channel, fx.events("follow"))
+    base = fx.events("message_text")[0]
+    events = [dict(base, webhookEventId=f"01JGKZ3QW8V4M1N2P3Q4R{i:05d}") for i in range(100)]
+
+    with CaptureQueriesContext(connection) as queries:
+        response = fx.post(client, channel, fx.encode(events))
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.count() == 101
+    if connection.vendor == "postgresql":  # no channel SELECT, no health-check SELECT 1, no BEGIN/COMMIT
+        assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rows_are_committed_before_the_200(client, channel):
+    response = fx.post(client, channel, fx.events("message_text"))
+
+    assert response.status_code == 200
+    other = connections.create_connection("default")  # another session sees only committed rows
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM {WebhookEvent._meta.db_table} WHERE webhook_event_id = %s",  # noqa: S608
+                [fx.events("message_text")[0]["webhookEventId"]],
+            )
+            assert cursor.fetchone()[0] == 1
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", fx.NAMES)
+def test_every_column_the_database_fills_is_what_the_model_path_writes(client, channel, name):
+    assert fx.post(client, channel, fx.raw(name), signature=fx.SIGNATURES[name]).status_code == 200
+
+    columns = ["webhook_event_id", "type", "mode", "source_type", "source_id", "user_id", "timestamp"]
+    columns += ["payload", "is_redelivery", "status", "attempts", "last_error"]
+    stored = list(WebhookEvent.objects.order_by("webhook_event_id").values_list(*columns))
+    now = timezone.now()
+    expected = sorted(
+        (tuple(getattr(intake._model(channel.pk, event, now), c) for c in columns) for event in fx.events(name)),
+        key=lambda row: row[0],
+    )
+    assert stored == expected
+
+
+def test_odd_source_fields_count_as_empty_on_both_paths(client, channel):
+    event = dict(fx.events("message_text")[0], source={"type": 7, "userId": None, "groupId": ["x"]})
+    assert intake.source_of(event) == ("", "", "")
+    assert intake.source_of(dict(event, source="user")) == ("", "", "")
+
+    assert fx.post(client, channel, [event]).status_code == 200
+    stored = WebhookEvent.objects.get()
+    assert (stored.source_type, stored.source_id, stored.user_id) == ("", "", "")
+
+
+def test_a_timestamp_out_of_any_calendar_gets_a_400_and_stores_nothing(client, channel):
+    events = fx.events("message_text")
+    events[0]["timestamp"] = 10**20
+
+    response = fx.post(client, channel, events)
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_connection_that_broke_while_idle_is_replaced_and_the_post_stored(client, channel):
+    if connection.vendor != "postgresql":
+        pytest.skip("a server connection to break")
+    fx.post(client, channel, fx.events("follow"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+
+    response = fx.post(client, channel, fx.events("message_text"))
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.count() == 2
+
+
+# --- enqueueing --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sources_of_every_post_reach_the_publisher_after_the_commit(client, channel, published):
+    users = [f"U{i:032x}" for i in range(3)]
+    base = fx.events("message_text")[0]
+    for n, user in enumerate(users * 2):
+        event = dict(base, webhookEventId=f"01JGKZ3QW8V4M1N2P3Q4S{n:05d}", source={"type": "user", "userId": user})
+        assert fx.post(client, channel, [event]).status_code == 200
+
+    wait_until(lambda: {s for _, sources in published for s in sources} == set(users), timeout=10)
+    assert {pk for pk, _ in published} == {channel.pk}
+
+
+def test_a_publisher_sends_one_task_per_channel_and_twenty_sources(published):
+    publisher = intake.Publisher(linger=3600)  # its thread waits; the test flushes
+    publisher.add(1, [f"U{i}" for i in range(45)])
+    publisher.add(2, ["Ua", "Ub"])
+    publisher.add(1, ["U0", "U1"])  # already waiting
+
+    assert publisher.flush() == 4
+    assert [(pk, len(sources)) for pk, sources in published] == [(1, 20), (1, 20), (1, 5), (2, 2)]
+    assert publisher.flush() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_is_down_leaves_the_events_pending_for_the_sweeper(client, channel, monkeypatch, caplog):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(intake, "_publish", REAL_PUBLISH)
+    monkeypatch.setattr(intake._task(), "delay", broker_down)
+
+    response = fx.post(client, channel, fx.events("message_text"))
+
+    assert response.status_code == 200
+    wait_until(lambda: "sweeper will pick the events up" in caplog.text, timeout=10)
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.PENDING
+
+
+# --- the lean WSGI path ------------------------------------------------------------------------------------
+
+
+def wsgi_post(path: str, body: bytes, signature: str | None = None, method: str = "POST"):
+    """Call config.wsgi.application as gunicorn would; returns (status code, headers, body)."""
+    from config.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    if signature:
+        environ["HTTP_X_LINE_SIGNATURE"] = signature
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"], answer["headers"] = int(status.split()[0]), dict(headers)
+
+    response = application(environ, start_response)
+    try:
+        content = b"".join(response)
+    finally:
+        response.close()
+    return answer["status"], answer["headers"], content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_wsgi_entry_takes_signed_webhooks_without_the_browser_middleware(channel):
+    status, headers, _ = wsgi_post(channel.webhook_path, fx.raw("follow"), fx.SIGNATURES["follow"])
+
+    assert status == 200
+    assert WebhookEvent.objects.count() == 1
+    assert "Set-Cookie" not in headers and "Cookie" not in headers.get("Vary", "")  # no session, no CSRF cookie
+    assert "X-Frame-Options" not in headers  # the clickjacking middleware did not run either
+    assert headers.get("X-Content-Type-Options") == "nosniff"  # SecurityMiddleware did
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_wsgi_entry_refuses_what_the_view_refuses(channel):
+    assert wsgi_post(channel.webhook_path, fx.raw("follow"), "bad")[0] == 401
+    assert wsgi_post("/webhooks/line/999999999/", fx.raw("follow"), fx.SIGNATURES["follow"])[0] == 404
+    assert wsgi_post(channel.webhook_path, b"", method="GET")[0] == 405
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_webhook_prefix_of_the_wsgi_entry_reaches_the_webhook_and_nothing_else(channel):
+    assert wsgi_post("/webhooks/line/../../admin/login/", b"", method="GET")[0] == 404
+    assert wsgi_post(channel.webhook_path + "extra/", fx.raw("follow"), fx.SIGNATURES["follow"])[0] == 404
+    # Everything else is the full site, middleware and all.
+    status, headers, _ = wsgi_post("/admin/login/", b"", method="GET")
+    assert status == 200 and "csrftoken" in headers.get("Set-Cookie", "")
+
+
+def test_the_lean_url_conf_routes_the_webhook_to_the_same_view():
+    import config.wsgi
+
+    path = reverse("line-webhook", kwargs={"channel_id": "2000100000"})
+    assert path.startswith(config.wsgi.WEBHOOK_PREFIX)
+    assert resolve(path, urlconf="config.wsgi").func is resolve(path).func
+    assert reverse("line-webhook", urlconf="config.wsgi", kwargs={"channel_id": "2000100000"}) == path
