@@ -28,7 +28,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("last error"))
     def last_error_short(self, obj):
-        return (obj.last_error or "")[:80]
+        return obj.last_error_text[:80]
 
     @admin.action(description=_("Re-run the selected events"))
     def rerun(self, request, queryset):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -17,7 +16,7 @@ from accounts.services import line_client
 from config.pagination import KeysetPagination
 
 from . import selectors, sending, services
-from .models import Conversation, Friend, Message, WebhookEvent
+from .models import Conversation, Friend, Message, WebhookEvent, reason_text
 from .webhooks import processing
 
 
@@ -120,6 +119,8 @@ class SendSerializer(serializers.Serializer):
 
 
 class WebhookEventSerializer(serializers.ModelSerializer):
+    last_error = serializers.CharField(source="last_error_text", read_only=True)
+
     class Meta:
         model = WebhookEvent
         fields = [
@@ -243,7 +244,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             "via": outcome.via,
             "sent": outcome.ok,
             "retrying": outcome.retrying,
-            "error": gettext(outcome.error) if outcome.error else "",
+            "error": reason_text(outcome.error),
             "messages": MessageSerializer(outcome.messages, many=True).data,
         }
         # 202: LINE did not answer; the push goes again with its retry key (poll the messages for delivery).

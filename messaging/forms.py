@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import AutoReplyRule, Conversation, SavedReply
 
@@ -101,7 +102,7 @@ class GreetingForm(forms.Form):
     is_active = forms.BooleanField(label=_("Send a greeting when someone adds the account"), required=False)
     on_unblock = forms.BooleanField(label=_("Also when someone unblocks the account"), required=False)
     text = forms.CharField(
-        label=_("Greeting"),
+        label=pgettext_lazy("form field: the text of the greeting message", "Greeting"),
         max_length=5000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

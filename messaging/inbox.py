@@ -17,7 +17,6 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,7 +27,7 @@ from accounts.services import line_client
 
 from . import selectors, sending, services
 from .forms import IMAGE_TYPES, NoteForm, ReplyForm, StatusForm, TagForm
-from .models import UNCONFIRMED, Conversation, Message, SavedReply, Tag
+from .models import UNCONFIRMED, Conversation, Message, SavedReply, Tag, reason_text
 
 POLL_SECONDS = 3
 # The list polls every POLL_SECONDS while a search is open; the poll reuses the search's matches this long
@@ -230,9 +229,9 @@ def outcome_text(outcome) -> str:
             "so it cannot arrive twice; its status updates in the thread."
         )
     if not outcome.ok and outcome.error in UNCONFIRMED:
-        return _("Not confirmed: %(reason)s") % {"reason": gettext(outcome.error)}
+        return _("Not confirmed: %(reason)s") % {"reason": reason_text(outcome.error)}
     if not outcome.ok:
-        return _("Not sent: %(reason)s") % {"reason": gettext(outcome.error)}
+        return _("Not sent: %(reason)s") % {"reason": reason_text(outcome.error)}
     if outcome.via == "reply":
         return _("Sent with the reply token (free).")
     return _("Sent as a push message (the reply token was no longer valid); it counts toward the monthly quota.")

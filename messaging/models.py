@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Channel
@@ -143,7 +143,7 @@ class WebhookEvent(models.Model):
     """One event exactly as LINE sent it. The rows are the outbox the processing tasks work from."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", pgettext_lazy("webhook event status", "Pending")
         PROCESSING = "processing", _("Processing")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
@@ -182,14 +182,20 @@ class WebhookEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.type} {self.webhook_event_id}"
 
+    @property
+    def last_error_text(self) -> str:
+        """last_error in the reader's language when it is one of our sentences (stored as English msgids);
+        a handler's exception text stays as it was."""
+        return gettext(self.last_error) if self.last_error else ""
+
 
 class Conversation(models.Model):
     """The chat with one friend, group or room: what the inbox lists."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        PENDING = "pending", _("Pending")
-        RESOLVED = "resolved", _("Resolved")
+        OPEN = "open", pgettext_lazy("conversation status", "Open")
+        PENDING = "pending", pgettext_lazy("conversation status", "Pending")
+        RESOLVED = "resolved", pgettext_lazy("conversation status", "Resolved")
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="conversations")
     source_type = models.CharField(_("kind"), max_length=8)  # user, group, room
@@ -242,10 +248,10 @@ class Message(models.Model):
         NOTE = "note", _("Internal note")
 
     class Sender(models.TextChoices):
-        FRIEND = "friend", _("Friend")
+        FRIEND = "friend", pgettext_lazy("message sender", "Friend")
         STAFF = "staff", _("Staff member")
         AUTO_REPLY = "auto_reply", _("Auto-reply")
-        GREETING = "greeting", _("Greeting")
+        GREETING = "greeting", pgettext_lazy("message sender: the greeting message", "Greeting")
         CAMPAIGN = "campaign", _("Campaign")
         SYSTEM = "system", _("System")
 
@@ -348,7 +354,7 @@ class Message(models.Model):
     @property
     def error_text(self) -> str:
         """The stored reason in the reader's language (reasons are stored as English msgids)."""
-        return gettext(self.error) if self.error else ""
+        return reason_text(self.error)
 
     @property
     def outcome_unknown(self) -> bool:
@@ -367,6 +373,17 @@ PUSH_UNCONFIRMED = gettext_noop(
 AUTO_REPLY_LATE = gettext_noop("Not sent in time: the reply token expired before the message could be sent.")
 RETRYING = gettext_noop("LINE did not answer; trying again with the same retry key, so it cannot arrive twice.")
 UNCONFIRMED = frozenset({REPLY_UNCONFIRMED, PUSH_UNCONFIRMED})
+REFUSED = gettext_noop("LINE refused the message: %(reason)s")  # LINE's own words follow
+
+
+def reason_text(error: str) -> str:
+    """A stored send reason in the current language; LINE's own words (always English) stay as they are."""
+    if not error:
+        return ""
+    prefix = REFUSED.split("%(reason)s")[0]
+    if error.startswith(prefix):
+        return gettext(REFUSED) % {"reason": error[len(prefix) :]}
+    return gettext(error)
 
 
 class AutoReplyRule(models.Model):
@@ -411,7 +428,7 @@ class Greeting(models.Model):
         verbose_name_plural = _("greetings")
 
     def __str__(self) -> str:
-        return str(_("Greeting"))
+        return str(pgettext_lazy("a channel's greeting message settings", "Greeting"))
 
 
 class SavedReply(models.Model):

@@ -30,7 +30,15 @@ from django.utils.translation import gettext_noop
 
 from lineapi import LineAPIError
 
-from .models import AUTO_REPLY_LATE, PUSH_UNCONFIRMED, REPLY_UNCONFIRMED, RETRYING, Conversation, Message
+from .models import (
+    AUTO_REPLY_LATE,
+    PUSH_UNCONFIRMED,
+    REFUSED,
+    REPLY_UNCONFIRMED,
+    RETRYING,
+    Conversation,
+    Message,
+)
 from .services import consume_reply_token, conversation_bump, reply_token_if_fresh
 
 log = logging.getLogger(__name__)
@@ -108,7 +116,7 @@ def refusal_text(exc: LineAPIError) -> str:
         return gettext_noop("LINE does not know this recipient (they may have blocked the account or left).")
     if "reply token" in (exc.message or "").lower():
         return gettext_noop("The reply token had expired or was already used.")
-    return f"LINE refused the message: {exc.message or exc.status}"
+    return REFUSED % {"reason": exc.message or exc.status}
 
 
 def _personalize(rows: list[Message], conversation: Conversation, client) -> list[dict]:

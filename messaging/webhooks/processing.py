@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from ..models import WebhookEvent
 from . import registry
@@ -27,6 +28,9 @@ LEASE = timedelta(seconds=getattr(settings, "MESSAGING_EVENT_LEASE_SECONDS", 120
 MAX_ATTEMPTS = 8
 # Events not picked up this long after arrival are presumed lost in the broker.
 PENDING_GRACE = timedelta(seconds=30)
+# Stored in English in last_error (the sweeper runs in no one's language) and translated where it is shown:
+# WebhookEvent admin and API pass last_error through gettext().
+WORKER_LOST = gettext_noop("The worker processing this event stopped before finishing.")
 
 
 class LeaseLost(Exception):
@@ -108,7 +112,7 @@ def sweep(*, now=None) -> list[tuple[int, str]]:
     """
     now = now or timezone.now()
     expired = WebhookEvent.objects.filter(status=Status.PROCESSING, locked_until__lt=now)
-    lost = "The worker processing this event stopped before finishing."
+    lost = WORKER_LOST
     expired.filter(attempts__lt=MAX_ATTEMPTS).update(status=Status.PENDING, last_error=lost, locked_until=None)
     expired.update(status=Status.FAILED, last_error=lost, locked_until=None)  # it keeps killing workers
     due = Q(status=Status.PENDING, received_at__lt=now - PENDING_GRACE) | Q(

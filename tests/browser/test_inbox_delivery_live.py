@@ -25,6 +25,8 @@ def test_a_saved_reply_fills_the_box_and_a_waiting_line_turns_to_pushed_live(
     page.fill("#id_username", "sam")
     page.fill("#id_password", "s3cret-pass-word")
     page.click("button[type=submit]")
+    page.wait_for_url(f"**/inbox/{conversation.pk}/")
+    page.wait_for_load_state("domcontentloaded")  # inbox.js (deferred) listens for the pick
     page.select_option("[data-testid=saved-reply-picker]", label="退貨流程")
     expect(page.locator("#reply-text")).to_have_value("退貨請在七天內寄回。")
 
