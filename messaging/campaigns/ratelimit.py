@@ -22,9 +22,22 @@ from .models import RateBucket
 __all__ = ["DatabaseTokenBucket", "limiter", "limiter_key", "safe_rates"]
 
 
+BURST_SECONDS = 0.5  # per-second limits hold at most this much of a second's worth of tokens
+
+
 def safe_rates(safety: float | None = None) -> dict[str, Rate]:
+    """LINE's rates times the safety factor. Per-second limits also get a smaller bucket (half a second's
+    worth, at the same rate): a request reaches LINE some time after its token was granted, and a burst of
+    late arrivals must still fit in LINE's one-second bucket."""
     factor = conf.rate_safety() if safety is None else safety
-    return {name: Rate(max(1, math.floor(r[0] * factor)), r[1]) for name, r in RATE_LIMITS.items()}
+    rates = {}
+    for name, (count, period) in RATE_LIMITS.items():
+        allowed = max(1, math.floor(count * factor))
+        if period <= 1.0:
+            rates[name] = Rate(max(1, math.floor(allowed * BURST_SECONDS)), period * BURST_SECONDS)
+        else:
+            rates[name] = Rate(allowed, period)
+    return rates
 
 
 class DatabaseTokenBucket(TokenBucket):

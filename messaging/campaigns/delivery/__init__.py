@@ -8,13 +8,15 @@ a batch claimed by a worker that died is taken over when its short lease runs ou
 whatever stopped (a start, a freezer or senders whose task was lost).
 
 Modules: ``start`` (scheduled -> sending), ``freeze`` (audience -> batches), ``leases`` (claims, heartbeat,
-outcome rows), ``sender`` (the sending loop), ``finish`` (completion, narrowcast progress, the sweeper).
+outcome rows), ``sender`` (the sending loop), ``calls`` (the LINE requests), ``finish`` (completion,
+narrowcast progress, the sweeper).
 """
 
+from .calls import personalised
 from .finish import campaign_finish_if_complete, deliveries_sweep, narrowcast_poll
 from .freeze import FIRST_CHUNK_BATCHES, campaign_freeze_step
 from .leases import ACTIVE, batch_claim, batches_claim, leases_renew
-from .sender import campaign_send_loop, personalised
+from .sender import campaign_send_loop
 from .start import campaign_start, due_campaign_pks, tell_marketer
 
 __all__ = [

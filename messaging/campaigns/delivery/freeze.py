@@ -49,12 +49,3 @@ def campaign_freeze_step(*, campaign_pk: int, batches: int | None = None) -> tup
     campaign.frozen = len(ids) < limit
     campaign.save(update_fields=["freeze_cursor", "recipients_count", "frozen", "freezer_seen_at", "updated_at"])
     return -(-len(ids) // BATCH_SIZE), campaign.frozen
-
-
-def campaign_freeze(*, campaign_pk: int, on_first_chunk=None) -> None:
-    """Freeze the whole audience; ``on_first_chunk()`` runs once the first batches are committed."""
-    created, done = campaign_freeze_step(campaign_pk=campaign_pk, batches=FIRST_CHUNK_BATCHES)
-    if on_first_chunk is not None:
-        on_first_chunk()
-    while not done:
-        created, done = campaign_freeze_step(campaign_pk=campaign_pk)

@@ -1,23 +1,23 @@
-"""Senders: one Celery task per sender loops claiming batches, sends their requests from a small thread pool
-that shares one keep-alive session, and writes the outcomes back a few batches per transaction.
+"""Senders: one Celery task per sender loops claiming batches; a few HTTP threads sharing one keep-alive
+session send their requests; the outcomes are written back a few batches per transaction.
 
-The main thread does everything that touches the database or the rate limiter (claims, tokens, outcomes,
-the lease heartbeat, noticing a pause); the pool threads only make HTTP calls. Rate-limit tokens are taken
-for as many requests as may start now, in one round trip. A request that fails in a retryable way (5xx,
-timeout, dropped response, 429) is tried again a few times within the same lease, always with the same
-retry key; a batch that still has not gone through is given back with a backoff.
+The main thread does everything that touches the database or the shared rate limiter: claims, outcome
+rows, the lease heartbeat, noticing a pause, and buying rate-limit tokens in bulk (one round trip for
+dozens of requests). The HTTP threads take requests from a queue, spend one token each and call LINE.
+A request that fails in a retryable way (5xx, timeout, dropped response, 429) is tried again a few times
+within the lease, always with the same retry key; a batch that still has not gone through is given back
+with a backoff.
 """
 
 from __future__ import annotations
 
-import copy
 import heapq
 import itertools
 import logging
+import queue
+import threading
 import time
 import uuid
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from django.utils import timezone
@@ -30,6 +30,7 @@ from .. import conf
 from ..models import BATCH_SIZE, BatchState, Campaign, CampaignState, Delivery, DeliveryBatch, PauseReason
 from ..ratelimit import limiter, limiter_key
 from ..services import campaign_pause
+from .calls import backoff, reason, send_batch, send_push
 from .leases import batch_accept, batch_fail, batch_release, batches_claim, leases_renew, outcomes_record
 
 log = logging.getLogger(__name__)
@@ -39,25 +40,7 @@ STATE_CHECK_SECONDS = 0.5  # how soon a pause is noticed
 FLUSH_SECONDS = 0.1  # outcomes are written at least this often
 LONG_WAIT = 5.0  # a longer rate-limit wait (hourly limits) gives the batch back instead of holding it
 IDLE_EXIT_SECONDS = 15.0
-
-
-def personalised(messages: list, name: str) -> list:
-    """Messages with ``{name}`` in text replaced by the friend's display name."""
-    if not any(m.get("type") == "text" and "{name}" in m.get("text", "") for m in messages):
-        return messages
-    out = copy.deepcopy(messages)
-    for message in out:
-        if message.get("type") == "text" and "{name}" in message.get("text", ""):
-            message["text"] = message["text"].replace("{name}", name)
-    return out
-
-
-def reason(exc: LineAPIError) -> dict:
-    return {"status": exc.status, "kind": exc.kind, "message": exc.message, "details": exc.details[:20]}
-
-
-def backoff(attempts: int) -> float:
-    return float(min(2 ** max(0, attempts - 1), 30))
+UNSENT = object()  # a request the sender stopped before making
 
 
 class Job:
@@ -72,17 +55,50 @@ class Job:
 class BatchWork:
     """A claimed batch and what its requests have come to so far."""
 
-    __slots__ = ("batch", "names", "open", "sent", "failures", "request_id", "retry", "halted", "failed")
+    __slots__ = ("batch", "names", "open", "sent", "failures", "request_id", "retry", "halted", "failed", "unsent")
 
     def __init__(self, batch: DeliveryBatch, names: dict | None = None):
         self.batch, self.names = batch, names or {}
-        self.open = 0  # jobs not finished
+        self.open = 0  # requests not finished
         self.sent = 0
         self.failures: list[dict] = []
         self.request_id: str | None = None
-        self.retry: LineAPIError | None = None  # gave up retrying within this lease
+        self.retry: LineAPIError | None = None  # still failing after JOB_TRIES: back off
         self.halted: LineAPIError | None = None  # quota or auth: the campaign pauses
         self.failed: LineAPIError | None = None  # LINE refused the whole batch
+        self.unsent = False  # the sender stopped before every request was made
+
+
+class Permits:
+    """Rate-limit tokens this sender holds: bought in bulk by the main thread, spent one per request."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self.level = 0
+        self.waiting = 0
+        self.closed = False
+
+    def add(self, n: int) -> None:
+        with self._cond:
+            self.level += n
+            self._cond.notify(n)
+
+    def take(self, timeout: float) -> bool:
+        with self._cond:
+            self.waiting += 1
+            try:
+                self._cond.wait_for(lambda: self.level > 0 or self.closed, timeout)
+            finally:
+                self.waiting -= 1
+            if self.level > 0 and not self.closed:
+                self.level -= 1
+                return True
+            return False
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
 
 
 class SendRun:
@@ -91,29 +107,37 @@ class SendRun:
         self.kind = campaign.delivery
         self.token = uuid.uuid4()
         self.key = limiter_key(campaign.channel.channel_id, "push" if self.kind == Delivery.PUSH else self.kind)
-        self.window = max(1, threads * 2)
-        self.pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="campaign-send")
+        self.threads = max(1, threads)
+        self.window = self.threads * 2  # requests kept queued ahead of the threads
+        bucket = limiter().rate_of(self.key).limit
+        self.chunk = max(1, min(bucket // 4, self.threads * 4))  # tokens bought per round trip
         self.deadline = time.monotonic() + budget_seconds
-        self.ready: deque[Job] = deque()
+        self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.outcomes: queue.SimpleQueue = queue.SimpleQueue()
+        self.permits = Permits()
+        self.closing = threading.Event()
         self.later: list[tuple[float, int, Job]] = []  # retries: (not before, tie-break, job)
         self.counter = itertools.count()
-        self.inflight: dict[Future, Job] = {}
         self.works: dict[int, BatchWork] = {}
         self.writes: list = []
         self.stopped: str | None = None
         self.halt: LineAPIError | None = None
-        self.not_before = 0.0  # rate-limit wait (ours or LINE's Retry-After)
+        self.not_before = 0.0  # rate-limit wait (ours, or LINE's Retry-After)
         self.next_beat = self.next_check = self.next_flush = 0.0
         self.idle_since: float | None = None
         self.nothing_until = 0.0  # the last claim found nothing: do not ask again before this
 
     # -- the loop -------------------------------------------------------------------------------------------
     def run(self) -> str:
+        pool = [threading.Thread(target=self._http_thread, name=f"campaign-send-{i}", daemon=True)
+                for i in range(self.threads)]
+        for thread in pool:
+            thread.start()
         try:
             while self.stopped is None:
                 self._tick()
         finally:
-            self._drain()
+            self._drain(pool)
         return self.stopped
 
     def _tick(self) -> None:
@@ -121,13 +145,15 @@ class SendRun:
         self._housekeeping(now)
         if self.stopped:
             return
-        if len(self.ready) + len(self.later) < self.window and now >= self.nothing_until and not self.halt:
-            self._claim(now)  # keeps up to two windows of requests queued: few, larger claims
-        if not (self.ready or self.later or self.inflight or self.works):
+        while self.later and self.later[0][0] <= now:
+            self.jobs.put(heapq.heappop(self.later)[2])
+        if self.jobs.qsize() < self.window and now >= self.nothing_until and not self.halt:
+            self._claim(now)
+        if not self.works:
             self._idle(now)
             return
         self.idle_since = None
-        self._submit(now)
+        self._buy_permits(now)
         self._collect(self._pause_for(now))
 
     def _housekeeping(self, now: float) -> None:
@@ -139,7 +165,7 @@ class SendRun:
             state = Campaign.objects.filter(pk=self.campaign.pk).values_list("state", flat=True).first()
             if state != CampaignState.SENDING:
                 self.stopped = "paused"
-        if self.halt is not None and not self.inflight:
+        if self.halt is not None:
             self.stopped = "paused"
         elif now >= self.deadline and self.stopped is None:
             self.stopped = "budget"
@@ -147,18 +173,18 @@ class SendRun:
             self._flush(now)
 
     def _pause_for(self, now: float) -> float:
-        """How long to wait for a request to finish before looking around again."""
-        horizon = min(self.next_beat, self.next_check) - now
-        if not self.ready and self.later:
+        """How long to wait for an outcome before looking around again."""
+        horizon = min(self.next_beat, self.next_check, now + 0.05) - now
+        if self.later:
             horizon = min(horizon, self.later[0][0] - now)
-        if self.ready and len(self.inflight) < self.window and not self.halt:
+        if self.permits.waiting and self.not_before > now:
             horizon = min(horizon, self.not_before - now)
-        return max(0.0, min(horizon, 0.25))
+        return max(0.001, horizon)
 
     # -- claiming -------------------------------------------------------------------------------------------
     def _claim(self, now: float) -> None:
         per_batch = 1 if self.kind != Delivery.PUSH else BATCH_SIZE
-        want = max(1, -(-(2 * self.window - len(self.ready)) // per_batch))
+        want = max(1, -(-(2 * self.window - self.jobs.qsize()) // per_batch))
         batches = batches_claim(campaign_pk=self.campaign.pk, token=self.token, limit=want)
         if not batches:
             self.nothing_until = now + 0.1
@@ -173,7 +199,8 @@ class SendRun:
             work = self.works[batch.pk] = BatchWork(batch, names)
             jobs = [Job(work, uid) for uid in batch.user_ids] if self.kind == Delivery.PUSH else [Job(work)]
             work.open = len(jobs)
-            self.ready.extend(jobs)
+            for job in jobs:
+                self.jobs.put(job)
             if not jobs:
                 self._finish(work)
 
@@ -184,53 +211,83 @@ class SendRun:
         return dict(Friend.objects.filter(channel=self.campaign.channel, user_id__in=ids)
                     .values_list("user_id", "display_name"))
 
-    # -- sending --------------------------------------------------------------------------------------------
-    def _submit(self, now: float) -> None:
-        while self.later and self.later[0][0] <= now:
-            self.ready.append(heapq.heappop(self.later)[2])
-        room = min(self.window - len(self.inflight), len(self.ready))
-        if room <= 0 or now < self.not_before or self.halt:
+    # -- rate-limit tokens ----------------------------------------------------------------------------------
+    def _buy_permits(self, now: float) -> None:
+        # Held tokens stay few (two rounds' worth): a token granted long before its request is sent would
+        # let requests bunch up at LINE later than our bucket allowed.
+        need = min(self.jobs.qsize() + self.permits.waiting, 2 * self.chunk) - self.permits.level
+        if need <= 0 or now < self.not_before or self.halt:
             return
-        wait_s = limiter().try_acquire(self.key, room)
-        if wait_s > 0:
-            if wait_s > LONG_WAIT:
-                self._give_back_waiting(wait_s)
-            self.not_before = now + min(wait_s, LONG_WAIT)
-            return
-        for _i in range(room):
-            job = self.ready.popleft()
-            self.inflight[self.pool.submit(self._call, job)] = job
+        count = min(need, self.chunk)
+        wait_s = limiter().try_acquire(self.key, count)
+        if wait_s <= 0:
+            self.permits.add(count)
+        elif wait_s > LONG_WAIT:
+            self._give_back_queued(wait_s)
+        else:
+            self.not_before = now + wait_s
+
+    def _give_back_queued(self, wait_s: float) -> None:
+        """An hourly limit is exhausted: give the queued batches back until it has room again."""
+        while True:
+            try:
+                job = self.jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None and self.works.pop(job.work.batch.pk, None) is not None:
+                self.writes.append(lambda b=job.work.batch: batch_release(b, delay=wait_s))
+
+    # -- the HTTP threads -----------------------------------------------------------------------------------
+    def _http_thread(self) -> None:
+        while not self.closing.is_set():
+            try:
+                job = self.jobs.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if job is None:
+                return
+            while not self.permits.take(0.2):
+                if self.closing.is_set() or self.halt:
+                    break
+            else:
+                if not self.halt:
+                    self.outcomes.put((job, *self._call(job)))
+                    continue
+            self.outcomes.put((job, None, UNSENT))
 
     def _call(self, job: Job):
-        """Runs in a pool thread: HTTP only."""
         batch, campaign = job.work.batch, self.campaign
         try:
             if self.kind == Delivery.PUSH:
-                name = job.work.names.get(job.user_id) or ""
-                return client_push(self.client, campaign, job.user_id, personalised(campaign.messages, name),
-                                   uuid.uuid5(batch.retry_key, job.user_id)), None
-            return client_send(self.client, campaign, batch), None
+                return send_push(self.client, campaign, batch, job.user_id, job.work.names.get(job.user_id) or ""), None
+            return send_batch(self.client, campaign, batch), None
         except LineAPIError as exc:
+            if exc.kind in ("quota", "auth"):
+                self.halt = self.halt or exc  # the other threads stop at once
             return None, exc
         except Exception as exc:  # noqa: BLE001 - never lose the batch to a surprise; retrying reuses the key
             log.exception("campaign %s: unexpected error while sending", campaign.pk)
             return None, LineAPIError("server", f"unexpected error: {exc!r}"[:200], retryable=True)
 
+    # -- outcomes -------------------------------------------------------------------------------------------
     def _collect(self, timeout: float) -> None:
-        if not self.inflight:
-            if timeout > 0:
-                time.sleep(timeout)
+        try:
+            item = self.outcomes.get(timeout=timeout)
+        except queue.Empty:
             return
-        done, _pending = wait(list(self.inflight), timeout=timeout, return_when=FIRST_COMPLETED)
-        for future in done:
-            job = self.inflight.pop(future)
-            result, exc = future.result()
-            self._outcome(job, result, exc)
+        while True:
+            self._outcome(*item)
+            try:
+                item = self.outcomes.get_nowait()
+            except queue.Empty:
+                return
 
-    def _outcome(self, job: Job, result, exc: LineAPIError | None) -> None:
+    def _outcome(self, job: Job, result, exc) -> None:
         work = job.work
         job.tries += 1
-        if exc is None:
+        if exc is UNSENT:
+            work.unsent = True
+        elif exc is None:
             work.sent += 1
             work.request_id = result.accepted_request_id or result.request_id
         elif exc.kind in ("quota", "auth"):
@@ -263,10 +320,11 @@ class SendRun:
         """All requests of a batch are over: queue its outcome row."""
         self.works.pop(work.batch.pk, None)
         batch = work.batch
-        if work.halted or work.retry:
+        if work.halted or work.retry or work.unsent:
             exc = work.halted or work.retry
-            delay = 0 if work.halted else backoff(batch.attempts)
-            self.writes.append(lambda: batch_release(batch, delay=delay, error=reason(exc)))
+            delay = backoff(batch.attempts) if work.retry and not work.halted else 0
+            error = reason(exc) if exc else None
+            self.writes.append(lambda: batch_release(batch, delay=delay, error=error))
         elif work.failed:
             self.writes.append(lambda: batch_fail(batch, reason(work.failed)))
         else:
@@ -280,13 +338,6 @@ class SendRun:
                 phase = "waiting" if self.kind == Delivery.NARROWCAST else ""
                 self.writes.append(lambda: Campaign.objects.filter(pk=self.campaign.pk).update(
                     line_request_id=work.request_id or "", narrowcast_phase=phase))
-
-    def _give_back_waiting(self, wait_s: float) -> None:
-        """An hourly limit is exhausted: give the waiting batches back until it has room again."""
-        for job in self.ready:
-            if self.works.pop(job.work.batch.pk, None) is not None:
-                self.writes.append(lambda b=job.work.batch: batch_release(b, delay=wait_s))
-        self.ready.clear()
 
     # -- idling, stopping -----------------------------------------------------------------------------------
     def _idle(self, now: float) -> None:
@@ -307,36 +358,31 @@ class SendRun:
         outcomes_record(writes)
         self.next_flush = now + FLUSH_SECONDS
 
-    def _drain(self) -> None:
+    def _drain(self, pool: list[threading.Thread]) -> None:
         """Let requests in flight finish, record everything, give back what was not sent."""
-        try:
-            while self.inflight:
-                self._collect(1.0)
-            for work in list(self.works.values()):
-                self.works.pop(work.batch.pk)
-                self.writes.append(lambda b=work.batch: batch_release(b, delay=0))
-            self._flush(time.monotonic())
-            if self.halt is not None:
-                halted(self.campaign, self.halt)
-        finally:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-def client_send(client, campaign: Campaign, batch: DeliveryBatch):
-    common = {"retry_key": batch.retry_key, "notification_disabled": campaign.notification_disabled}
-    if batch.kind == Delivery.MULTICAST:
-        return client.multicast(batch.user_ids, campaign.messages, custom_aggregation_units=[campaign.unit_name],
-                                **common)
-    if batch.kind == Delivery.BROADCAST:
-        return client.broadcast(campaign.messages, **common)
-    spec = campaign.audience or {}
-    limit = {"max": int(spec["max"])} if spec.get("max") else None
-    return client.narrowcast(campaign.messages, filter=spec.get("filter") or None, limit=limit, **common)
-
-
-def client_push(client, campaign: Campaign, user_id: str, messages: list, key: uuid.UUID):
-    return client.push(user_id, messages, retry_key=key, notification_disabled=campaign.notification_disabled,
-                       custom_aggregation_units=[campaign.unit_name])
+        self.closing.set()
+        self.permits.close()
+        for _thread in pool:
+            self.jobs.put(None)
+        for thread in pool:
+            thread.join()
+        while True:
+            try:
+                job = self.jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                self.outcomes.put((job, None, UNSENT))
+        for _at, _n, job in self.later:
+            self.outcomes.put((job, None, UNSENT))
+        self.later.clear()
+        self._collect(0)
+        for work in list(self.works.values()):  # only a surprise leaves one here; give it back anyway
+            self.works.pop(work.batch.pk)
+            self.writes.append(lambda b=work.batch: batch_release(b, delay=0))
+        self._flush(time.monotonic())
+        if self.halt is not None:
+            halted(self.campaign, self.halt)
 
 
 def halted(campaign: Campaign, exc: LineAPIError) -> None:
