@@ -16,7 +16,8 @@ from accounts.services import line_client
 from config.pagination import KeysetPagination
 
 from . import selectors, sending, services
-from .models import Conversation, Friend, Message, WebhookEvent, reason_text
+from .models import Conversation, Friend, Message, WebhookEvent
+from .reasons import reason_text
 from .webhooks import processing
 
 

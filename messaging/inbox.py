@@ -27,7 +27,8 @@ from accounts.services import line_client
 
 from . import selectors, sending, services
 from .forms import IMAGE_TYPES, NoteForm, ReplyForm, StatusForm, TagForm
-from .models import UNCONFIRMED, Conversation, Message, SavedReply, Tag, reason_text
+from .models import Conversation, Message, SavedReply, Tag
+from .reasons import UNCONFIRMED, reason_text
 
 POLL_SECONDS = 3
 # The list polls every POLL_SECONDS while a search is open; the poll reuses the search's matches this long

@@ -10,10 +10,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Channel
+
+from .reasons import UNCONFIRMED, reason_text
 
 
 class Tag(models.Model):
@@ -360,30 +362,6 @@ class Message(models.Model):
     def outcome_unknown(self) -> bool:
         """LINE never answered: the friend may or may not have the message."""
         return self.delivery == self.Delivery.FAILED and self.error in UNCONFIRMED
-
-
-# Why a send did not settle, stored on the rows in English and translated when shown (Message.error_text).
-REPLY_UNCONFIRMED = gettext_noop(
-    "LINE did not confirm this reply, so it may or may not have reached them. A reply token cannot be used "
-    "twice: resend it as a push message if they did not get it."
-)
-PUSH_UNCONFIRMED = gettext_noop(
-    "LINE did not answer after several tries, so this may not have reached them. Resend it if they did not get it."
-)
-AUTO_REPLY_LATE = gettext_noop("Not sent in time: the reply token expired before the message could be sent.")
-RETRYING = gettext_noop("LINE did not answer; trying again with the same retry key, so it cannot arrive twice.")
-UNCONFIRMED = frozenset({REPLY_UNCONFIRMED, PUSH_UNCONFIRMED})
-REFUSED = gettext_noop("LINE refused the message: %(reason)s")  # LINE's own words follow
-
-
-def reason_text(error: str) -> str:
-    """A stored send reason in the current language; LINE's own words (always English) stay as they are."""
-    if not error:
-        return ""
-    prefix = REFUSED.split("%(reason)s")[0]
-    if error.startswith(prefix):
-        return gettext(REFUSED) % {"reason": error[len(prefix) :]}
-    return gettext(error)
 
 
 class AutoReplyRule(models.Model):

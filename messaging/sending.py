@@ -30,15 +30,8 @@ from django.utils.translation import gettext_noop
 
 from lineapi import LineAPIError
 
-from .models import (
-    AUTO_REPLY_LATE,
-    PUSH_UNCONFIRMED,
-    REFUSED,
-    REPLY_UNCONFIRMED,
-    RETRYING,
-    Conversation,
-    Message,
-)
+from .models import Conversation, Message
+from .reasons import AUTO_REPLY_LATE, PUSH_UNCONFIRMED, REFUSED, REPLY_UNCONFIRMED, RETRYING
 from .services import consume_reply_token, conversation_bump, reply_token_if_fresh
 
 log = logging.getLogger(__name__)

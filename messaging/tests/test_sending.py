@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts.tests.factories import ChannelFactory
 from messaging import sending
-from messaging.models import PUSH_UNCONFIRMED, REPLY_UNCONFIRMED, RETRYING, Message, reason_text
+from messaging.models import Message
+from messaging.reasons import PUSH_UNCONFIRMED, REPLY_UNCONFIRMED, RETRYING, reason_text
 from messaging.tests.factories import friend_chat, logged_send
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,8 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
 from messaging import sending, tasks
-from messaging.models import RETRYING, Message
+from messaging.models import Message
+from messaging.reasons import RETRYING
 from messaging.tests.factories import friend_chat, linesim_channel, logged_send
 from tests.support import wait_until
 
