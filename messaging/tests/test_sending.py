@@ -81,3 +81,21 @@ def test_reasons_are_shown_in_the_readers_language_and_lines_own_words_kept():
         assert reason_text("") == ""
         assert reason_text("LINE refused the message: Bad request").endswith("Bad request")
         assert reason_text("Some exception text") == "Some exception text"
+
+
+def test_a_send_logged_without_a_retry_key_gets_one_stored_before_it_is_pushed(conversation):
+    from lineapi import SendResult, SentMessage
+
+    [row] = logged_send(conversation, "hello", retry_key=None)
+    seen = []
+
+    class Client:
+        def push(self, to, messages, *, retry_key):
+            seen.append((str(retry_key), str(Message.objects.get(pk=row.pk).retry_key)))
+            return SendResult("req-1", "req-1", (SentMessage("9001"),))
+
+    outcome = sending.deliver([row.pk], client_for=lambda channel: Client(), allow_push=True)
+
+    assert outcome.ok and len(seen) == 1
+    sent_with, stored_before = seen[0]
+    assert sent_with == stored_before != "None"
