@@ -1,15 +1,27 @@
 """Webhook intake throughput and latency: the app under gunicorn on PostgreSQL vs a minimal Flask baseline.
 
-    .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--workers 4] [--concurrency 64]
-        [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--redis-url redis://127.0.0.1:6379/14]
+    .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--repeats 3] [--workers 5] [--connections 64]
+        [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--redis-url redis://127.0.0.1:6379/11]
 
-Both servers run under gunicorn with the same number of sync workers on this machine. The baseline
-(Flask + line-bot-sdk's WebhookParser) verifies the signature and parses the body, nothing else; ours also
-stores every event (one INSERT per POST, committed) and enqueues processing. For each server and each
-body size (1 and 100 events per POST) it measures peak events/s with a closed loop, then p50/p99 latency in
-an open loop at half of that peak. At the end it checks that every event answered 200 is in the database.
-Prints a table, then `RESULT events_per_s=N baseline_events_per_s=N ratio=X p99_ms=X` (100-event POSTs
-throughput, p99 at half load for 1-event POSTs, the case LINE sends most).
+Works in its own database (`bench_webhooks` on the server of --database-url, created at the start and
+dropped at the end unless --keep-db) and its own Redis db (11 unless told otherwise; the queue is purged at
+the end). The baseline (Flask + line-bot-sdk's WebhookParser) verifies the signature and parses the body,
+nothing else; ours stores every event (one INSERT per POST, committed before the 200) and enqueues
+processing. Both run under gunicorn with the same sync workers, both are driven by the same load
+generators, and their runs alternate (ours, baseline, ours, ...) so background load hits both alike.
+
+For each body size (1 and 100 events per POST) and each repeat:
+- warm-up: 2 s of load, not counted;
+- peak: closed loop with Debian's `wrk` (C, LuaJIT; `apt-get install wrk`) over --connections connections,
+  every POST a distinct signed body; events/s from the POSTs answered 200 (falls back to a Python client,
+  said in the output, when wrk is missing);
+- half load: an open loop at half of that app's own peak (a light asyncio client, one connection per POST
+  as LINE makes them; latency counted from each POST's scheduled time, so a stall is not hidden).
+Then, for ours: every event answered 200 must be in the database, and 200 sequential POSTs are each
+followed at once by a read from another connection that must find the row (committed before the 200).
+Prints each run, the medians, the load average around the runs, then
+`RESULT events_per_s=N baseline_events_per_s=N ratio=X p99_ms=X` (medians: 100-event POSTs throughput,
+p99 at half load for 1-event POSTs, the case LINE sends most).
 """
 
 from __future__ import annotations
@@ -21,21 +33,26 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
-
-import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 CHANNEL_ID = "2999000001"
 SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 BOT = "U" + "ab" * 16
+PATH = f"/webhooks/line/{CHANNEL_ID}/"
+BENCH_DB = "bench_webhooks"
 
 BASELINE = """
 import os
@@ -55,11 +72,47 @@ def callback(channel_id):
     return "{}"
 """
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# wrk: each thread sends its own slice of pre-signed bodies in order (distinct webhookEventIds), counts the
+# answers, and the last thread to finish prints the totals.
+WRK_LUA = r"""
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  local file, nthreads = args[1], tonumber(args[2])
+  reqs, n, ok, bad, wrapped = {}, 0, 0, 0, 0
+  local i = 0
+  for line in io.lines(file) do
+    if i % nthreads == id then
+      local tab = line:find("\t", 1, true)
+      reqs[#reqs + 1] = wrk.format("POST", nil,
+        {["x-line-signature"] = line:sub(1, tab - 1), ["content-type"] = "application/json"}, line:sub(tab + 1))
+    end
+    i = i + 1
+  end
+end
+function request()
+  n = n + 1
+  if n > #reqs then n, wrapped = 1, wrapped + 1 end
+  return reqs[n]
+end
+function response(status, headers, body)
+  if status == 200 then ok = ok + 1 else bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local ok_, bad_, wrapped_ = 0, 0, 0
+  for _, t in ipairs(threads) do
+    ok_, bad_, wrapped_ = ok_ + t:get("ok"), bad_ + t:get("bad"), wrapped_ + t:get("wrapped")
+  end
+  io.write(string.format("WRK ok=%d bad=%d wrapped=%d errors=%d p50_us=%d p99_us=%d duration_us=%d\n",
+    ok_, bad_, wrapped_, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), summary.duration))
+end
+"""
 
 
 def sign(body: bytes) -> str:
@@ -90,56 +143,122 @@ def make_bodies(count: int, per_post: int, prefix: str) -> list[tuple[bytes, str
     return out
 
 
-async def closed_loop(url: str, bodies, concurrency: int, seconds: float):
-    """As fast as possible: returns (posts ok, elapsed, latencies, ok event ids count)."""
-    ok, latencies, index = 0, [], 0
-    deadline = time.perf_counter() + seconds
-    conn = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=conn) as session:
-
-        async def worker():
-            nonlocal ok, index
-            while time.perf_counter() < deadline and index < len(bodies):
-                body, sig = bodies[index]
-                index += 1
-                t0 = time.perf_counter()
-                async with session.post(
-                    url, data=body, headers={"x-line-signature": sig, "content-type": "application/json"}
-                ) as r:
-                    await r.read()
-                    if r.status == 200:
-                        ok += 1
-                latencies.append(time.perf_counter() - t0)
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return ok, time.perf_counter() - start, latencies, index
+# --- load generators ----------------------------------------------------------------------------------------
 
 
-async def open_loop(url: str, bodies, rate: float, seconds: float):
-    """Fixed arrival rate (posts/s); latency measured from the scheduled send time."""
+def wrk_closed_loop(port: int, bodies, connections: int, seconds: int, workdir: Path, quiet=False) -> dict:
+    """Peak: wrk over `connections` connections for `seconds`. Returns ok, bad, elapsed, p50/p99 (ms)."""
+    data = workdir / "bodies.tsv"
+    with data.open("wb") as fh:
+        for body, sig in bodies:
+            fh.write(sig.encode() + b"\t" + body + b"\n")
+    script = workdir / "post.lua"
+    script.write_text(WRK_LUA)
+    threads = 1  # one C event loop drives thousands of POSTs a second; a second would take a core from the servers
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s"]
+    cmd += ["-s", str(script), f"http://127.0.0.1:{port}{PATH}", "--", str(data), str(threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    m = re.search(r"WRK ok=(\d+) bad=(\d+) wrapped=(\d+) errors=(\d+) p50_us=(\d+) p99_us=(\d+) duration_us=(\d+)", out)
+    if not m:
+        raise SystemExit(f"wrk said:\n{out}")
+    ok, bad, wrapped, errors, p50, p99, duration = map(int, m.groups())
+    if wrapped and not quiet:
+        print(f"  note: wrk ran out of distinct bodies ({wrapped} wraps); later POSTs were duplicates", flush=True)
+    return {"ok": ok, "bad": bad + errors, "elapsed": duration / 1e6, "p50": p50 / 1000, "p99": p99 / 1000}
+
+
+class _Post(asyncio.Protocol):
+    """One POST on its own connection (gunicorn's sync workers close it after the answer)."""
+
+    def __init__(self, request: bytes, done: asyncio.Future):
+        self.request, self.done, self.data = request, done, bytearray()
+
+    def connection_made(self, transport):
+        transport.write(self.request)
+
+    def data_received(self, data):
+        self.data += data
+
+    def connection_lost(self, exc):
+        if not self.done.done():
+            status = int(self.data[9:12]) if self.data.startswith(b"HTTP/1.") else 0
+            self.done.set_result(status)
+
+
+def _request_bytes(port: int, body: bytes, sig: str) -> bytes:
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"x-line-signature: {sig}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _post(loop, port: int, request: bytes) -> int:
+    done = loop.create_future()
+    try:
+        await loop.create_connection(lambda: _Post(request, done), "127.0.0.1", port)
+        return await asyncio.wait_for(done, 30)
+    except (TimeoutError, OSError):
+        return 0
+
+
+async def open_loop(port: int, bodies, rate: float, seconds: float) -> dict:
+    """POSTs sent at a fixed rate whatever the answers do; latency from each POST's scheduled time."""
+    loop = asyncio.get_running_loop()
+    requests = [_request_bytes(port, b, s) for b, s in bodies[: max(1, int(rate * seconds))]]
     latencies, statuses = [], []
-    conn = aiohttp.TCPConnector(limit=1000)
-    async with aiohttp.ClientSession(connector=conn) as session:
 
-        async def one(body, sig, due):
-            async with session.post(
-                url, data=body, headers={"x-line-signature": sig, "content-type": "application/json"}
-            ) as r:
-                await r.read()
-                statuses.append(r.status)
-            latencies.append(time.perf_counter() - due)
+    async def one(request, due):
+        statuses.append(await _post(loop, port, request))
+        latencies.append(loop.time() - due)
 
-        tasks, start = [], time.perf_counter()
-        total = min(int(rate * seconds), len(bodies))
-        for i in range(total):
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(*bodies[i], due)))
-        await asyncio.gather(*tasks)
-    return latencies, statuses
+    tasks, start, sent = [], loop.time(), 0
+    while sent < len(requests):
+        due_now = min(len(requests), int((loop.time() - start) * rate) + 1)
+        for i in range(sent, due_now):
+            tasks.append(loop.create_task(one(requests[i], start + i / rate)))
+        sent = due_now
+        await asyncio.sleep(0.001)
+    await asyncio.gather(*tasks)
+    return {
+        "ok": sum(1 for s in statuses if s == 200),
+        "bad": sum(1 for s in statuses if s != 200),
+        "p50": pct(latencies, 0.5),
+        "p99": pct(latencies, 0.99),
+    }
+
+
+async def python_closed_loop(port: int, bodies, connections: int, seconds: float) -> dict:
+    """Fallback when wrk is missing: the same closed loop from Python (costs the servers more CPU)."""
+    loop = asyncio.get_running_loop()
+    deadline, index, ok, bad, latencies = loop.time() + seconds, 0, 0, 0, []
+
+    async def worker():
+        nonlocal index, ok, bad
+        while loop.time() < deadline and index < len(bodies):
+            body, sig = bodies[index]
+            index += 1
+            t0 = loop.time()
+            status = await _post(loop, port, _request_bytes(port, body, sig))
+            latencies.append(loop.time() - t0)
+            ok, bad = ok + (status == 200), bad + (status != 200)
+
+    start = loop.time()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return {
+        "ok": ok,
+        "bad": bad,
+        "elapsed": loop.time() - start,
+        "p50": pct(latencies, 0.5),
+        "p99": pct(latencies, 0.99),
+    }
+
+
+def closed_loop(port, bodies, args, workdir, seconds=None, quiet=False):
+    seconds = int(seconds or args.seconds)
+    if args.use_wrk:
+        return wrk_closed_loop(port, bodies, args.connections, seconds, workdir, quiet)
+    return asyncio.run(python_closed_loop(port, bodies, args.connections, seconds))
 
 
 def pct(values, p):
@@ -147,44 +266,58 @@ def pct(values, p):
     return values[min(len(values) - 1, int(len(values) * p))] * 1000 if values else float("nan")
 
 
-def wait_http(url: str, proc, timeout=30):
-    import urllib.error
-    import urllib.request
+# --- the servers and the database ---------------------------------------------------------------------------
 
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port: int, proc, timeout=60):
+    """Until the server answers (a GET: 405 from both apps, nothing logged)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited early: {url}")
+            raise SystemExit(f"server on port {port} exited early")
         try:
-            urllib.request.urlopen(url, data=b"{}", timeout=1)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{PATH}", timeout=2)
             return
         except urllib.error.HTTPError:
             return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit(f"server did not start: {url}")
+    raise SystemExit(f"server on port {port} did not start")
 
 
-# A fixed key: the bench database holds nothing secret, and reruns must read earlier rows.
+# A fixed key: the bench database holds nothing secret.
 BENCH_FERNET_KEY = base64.urlsafe_b64encode(b"line-oa-console-benchmark-key-32").decode()
 
 
-def bench_database(url: str, name: str) -> str:
-    """The URL of a separate database for benchmarks on the same server, created when missing."""
+def create_database(url: str) -> str:
+    """A fresh database for this run on the same server; returns its URL."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + "/" + name
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    return url.rsplit("/", 1)[0] + "/" + BENCH_DB
 
 
-def app_env(args) -> dict:
-    var = Path(tempfile.mkdtemp(prefix="bench-var-"))
+def drop_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def app_env(database_url: str, redis_url: str, var: Path) -> dict:
     return {
         **os.environ,
-        "DATABASE_URL": bench_database(args.database_url, "bench_line"),
-        "REDIS_URL": args.redis_url,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
         "VAR_DIR": str(var),
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -196,24 +329,7 @@ def app_env(args) -> dict:
     }
 
 
-def prepare_db(env: dict) -> None:
-    py = sys.executable
-    subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    script = (
-        "from accounts.models import Channel;"
-        "from messaging.models import WebhookEvent;"
-        f"Channel.objects.filter(channel_id='{CHANNEL_ID}').delete();"
-        f"Channel.objects.create(name='bench', channel_id='{CHANNEL_ID}', channel_secret='{SECRET}',"
-        f"token_mode='long_lived', access_token='x', bot_user_id='{BOT}')"
-    )
-    subprocess.run([py, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True)
-
-
-def count_stored(env: dict, prefix: str) -> int:
-    script = (
-        "from messaging.models import WebhookEvent;"
-        f"print(WebhookEvent.objects.filter(webhook_event_id__startswith='{prefix}').count())"
-    )
+def manage(env: dict, script: str) -> str:
     out = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=ROOT,
@@ -221,36 +337,31 @@ def count_stored(env: dict, prefix: str) -> int:
         check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    return int(out.strip().splitlines()[-1])
-
-
-def purge(env: dict) -> None:
-    script = (
-        "from config.celery import app\nwith app.connection_for_write() as c: c.default_channel.queue_purge('celery')\n"
-        f"from accounts.models import Channel; Channel.objects.filter(channel_id='{CHANNEL_ID}').delete()"
     )
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=False, capture_output=True
+    return out.stdout
+
+
+def prepare_db(env: dict) -> None:
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    manage(
+        env,
+        "from accounts.models import Channel;"
+        f"Channel.objects.create(name='bench', channel_id='{CHANNEL_ID}', channel_secret='{SECRET}',"
+        f"token_mode='long_lived', access_token='x', bot_user_id='{BOT}')",
+    )
+
+
+def purge_queue(env: dict) -> None:
+    manage(
+        env,
+        "from config.celery import app\nwith app.connection_for_write() as c: c.default_channel.queue_purge('celery')",
     )
 
 
 def gunicorn(app: str, port: int, workers: int, env: dict, cwd: Path):
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            app,
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "2048",
-        ],
+        [sys.executable, "-m", "gunicorn", app, "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+        + ["--log-level", "warning", "--backlog", "2048"],
         cwd=cwd,
         env=env,
         start_new_session=True,
@@ -260,88 +371,162 @@ def gunicorn(app: str, port: int, workers: int, env: dict, cwd: Path):
 def stop(proc):
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        proc.wait(timeout=30)
 
 
-def measure(name, url, args, prefix_base):
-    rows = {}
-    for per_post in (1, 100):
-        posts = args.max_posts if per_post == 1 else max(200, args.max_posts // 20)
-        bodies = make_bodies(posts, per_post, f"{prefix_base}P{per_post:03d}A")
-        warm = max(1, len(bodies) // 10)
-        asyncio.run(closed_loop(url, bodies[:warm], args.concurrency, 2))  # warm up
-        bodies = bodies[warm:]
-        ok, elapsed, lat, sent = asyncio.run(closed_loop(url, bodies, args.concurrency, args.seconds))
-        peak_posts = ok / elapsed
-        half = make_bodies(int(peak_posts / 2 * args.seconds) + 10, per_post, f"{prefix_base}P{per_post:03d}H")
-        open_lat, statuses = asyncio.run(open_loop(url, half, peak_posts / 2, args.seconds))
-        rows[per_post] = {
-            "events_per_s": peak_posts * per_post,
-            "peak_p50": pct(lat, 0.5),
-            "peak_p99": pct(lat, 0.99),
-            "half_p50": pct(open_lat, 0.5),
-            "half_p99": pct(open_lat, 0.99),
-            "ok": ok * per_post + sum(1 for s in statuses if s == 200) * per_post,
-            "non200": sum(1 for s in statuses if s != 200),
-        }
-        print(
-            f"{name:9} {per_post:>4}/POST  {rows[per_post]['events_per_s']:>9.0f} ev/s  peak p50 "
-            f"{rows[per_post]['peak_p50']:6.1f} ms p99 {rows[per_post]['peak_p99']:6.1f} ms | half load p50 "
-            f"{rows[per_post]['half_p50']:6.1f} ms p99 {rows[per_post]['half_p99']:6.1f} ms",
-            flush=True,
+# --- measuring ----------------------------------------------------------------------------------------------
+
+
+def measure(name: str, port: int, per_post: int, args, tag: str, workdir: Path) -> dict:
+    """Warm-up, peak (closed loop), then half of that peak (open loop); prints one line."""
+    warm_bodies = make_bodies(8000 if per_post == 1 else 400, per_post, f"{tag}W")
+    warm = closed_loop(port, warm_bodies, args, workdir, seconds=2, quiet=True)
+    # Enough distinct bodies for twice the warm-up's rate over the whole run.
+    guess = warm["ok"] / warm["elapsed"] if warm["elapsed"] else 100
+    posts = int(max(guess, 50) * args.seconds * 2) + 100
+    peak = closed_loop(port, make_bodies(posts, per_post, f"{tag}P"), args, workdir)
+    peak["ok"] = min(peak["ok"], posts)  # distinct bodies answered (wrk repeats them if it runs out)
+    peak_posts = peak["ok"] / peak["elapsed"]
+    half = asyncio.run(
+        open_loop(
+            port, make_bodies(int(peak_posts / 2 * args.seconds) + 1, per_post, f"{tag}H"), peak_posts / 2, args.seconds
         )
-    return rows
+    )
+    row = {
+        "events_per_s": peak_posts * per_post,
+        "peak_p50": peak["p50"],
+        "peak_p99": peak["p99"],
+        "half_p50": half["p50"],
+        "half_p99": half["p99"],
+        "answered_events": (peak["ok"] + half["ok"]) * per_post,
+        "non200": peak["bad"] + half["bad"] + warm["bad"],
+    }
+    print(
+        f"{name:9} {per_post:>4}/POST {row['events_per_s']:>9.0f} ev/s  peak p50 {row['peak_p50']:6.1f} ms "
+        f"p99 {row['peak_p99']:6.1f} ms | half load p50 {row['half_p50']:6.1f} ms p99 {row['half_p99']:6.1f} ms"
+        f"  non-200: {row['non200']}",
+        flush=True,
+    )
+    return row
+
+
+def count_stored(database_url: str, prefix: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM messaging_webhookevent WHERE webhook_event_id LIKE %s", [prefix + "%"]
+        ).fetchone()[0]
+
+
+def durable_probe(port: int, database_url: str, tag: str, posts: int = 200) -> int:
+    """POST one event, and the moment its 200 arrives look for the row from another connection.
+    Returns how many answered-200 events were not there yet (must be 0)."""
+    import psycopg
+
+    missing = 0
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for body, sig in make_bodies(posts, 1, f"{tag}D"):
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}{PATH}",
+                data=body,
+                headers={"x-line-signature": sig, "content-type": "application/json"},
+            )
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 200
+            event_id = json.loads(body)["events"][0]["webhookEventId"]
+            if not conn.execute(
+                "SELECT 1 FROM messaging_webhookevent WHERE webhook_event_id = %s", [event_id]
+            ).fetchone():
+                missing += 1
+    return missing
+
+
+def median(rows: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 2)))
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--max-posts", type=int, default=60000, help="pre-built bodies per phase")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each peak and half-load run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--workers", type=int, default=2 * (os.cpu_count() or 2) + 1, help="gunicorn sync workers, both apps"
+    )
+    parser.add_argument("--connections", type=int, default=64, help="closed-loop connections, both apps")
     parser.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"))
+    parser.add_argument("--keep-db", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         raise SystemExit("this benchmark runs on PostgreSQL: pass --database-url postgres://...")
+    args.use_wrk = shutil.which("wrk") is not None
+    if not args.use_wrk:
+        print("note: wrk not found (apt-get install wrk); peaks measured with the Python client instead")
 
-    env = app_env(args)
-    prepare_db(env)
-    run_id = secrets.token_hex(3).upper()
-    results = {}
-    ours_port, base_port = free_port(), free_port()
-    ours = gunicorn("config.wsgi:application", ours_port, args.workers, env, ROOT)
+    load_before = os.getloadavg()
+    database_url = create_database(args.database_url)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
+    env = app_env(database_url, args.redis_url, workdir / "var")
+    procs = []
     try:
-        url = f"http://127.0.0.1:{ours_port}/webhooks/line/{CHANNEL_ID}/"
-        wait_http(url, ours)
-        results["ours"] = measure("ours", url, args, f"B{run_id}")
+        prepare_db(env)
+        (workdir / "baseline.py").write_text(BASELINE)
+        ours_port, base_port = free_port(), free_port()
+        procs.append(gunicorn("config.wsgi:application", ours_port, args.workers, env, ROOT))
+        procs.append(gunicorn("baseline:app", base_port, args.workers, {**os.environ, "BENCH_SECRET": SECRET}, workdir))
+        wait_http(ours_port, procs[0])
+        wait_http(base_port, procs[1])
+        print(
+            f"gunicorn sync workers: {args.workers} each; closed loop: "
+            f"{'wrk -t1' if args.use_wrk else 'Python'} -c{args.connections}; {args.seconds:g} s runs; "
+            f"{args.repeats} repeats; {os.cpu_count()} CPUs; load average before {load_before[0]:.1f}",
+            flush=True,
+        )
+        results = {("ours", 1): [], ("ours", 100): [], ("baseline", 1): [], ("baseline", 100): []}
+        run_id = secrets.token_hex(3).upper()
+        for r in range(args.repeats):
+            for per_post in (1, 100):
+                for name, port in (("ours", ours_port), ("baseline", base_port)):
+                    tag = f"{'B' if name == 'ours' else 'X'}{run_id}R{r}N{per_post}"
+                    results[(name, per_post)].append(measure(name, port, per_post, args, tag, workdir))
+        answered = sum(row["answered_events"] for (name, _), rows in results.items() if name == "ours" for row in rows)
+        missing_now = durable_probe(ours_port, database_url, f"B{run_id}")
     finally:
-        stop(ours)
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "baseline.py").write_text(BASELINE)
-        base = gunicorn("baseline:app", base_port, args.workers, {**os.environ, "BENCH_SECRET": SECRET}, Path(tmp))
-        try:
-            url = f"http://127.0.0.1:{base_port}/webhooks/line/{CHANNEL_ID}/"
-            wait_http(url, base)
-            results["baseline"] = measure("baseline", url, args, f"X{run_id}")
-        finally:
-            stop(base)
+        for proc in procs:
+            stop(proc)
+    stored = count_stored(database_url, f"B{run_id}")
+    purge_queue(env)
+    if not args.keep_db:
+        drop_database(args.database_url)
+    shutil.rmtree(workdir, ignore_errors=True)
+    load_after = os.getloadavg()
 
-    stored = count_stored(env, f"B{run_id}")
-    answered = sum(r["ok"] for r in results["ours"].values())
-    purge(env)
+    print(f"\nmedians of {args.repeats} (load average before {load_before[0]:.1f}, after {load_after[0]:.1f}):")
+    for per_post in (1, 100):
+        for name in ("ours", "baseline"):
+            rows = results[(name, per_post)]
+            print(
+                f"{name:9} {per_post:>4}/POST {median(rows, 'events_per_s'):>9.0f} ev/s  peak p50 "
+                f"{median(rows, 'peak_p50'):6.1f} ms p99 {median(rows, 'peak_p99'):6.1f} ms | half load p50 "
+                f"{median(rows, 'half_p50'):6.1f} ms p99 {median(rows, 'half_p99'):6.1f} ms"
+            )
+    durable = stored >= answered and missing_now == 0
     print(
-        f"durability: {answered} events answered 200 (after warm-up), {stored} stored in this run "
-        f"(warm-up included); every 200 durable: {stored >= answered}"
+        f"durability: {answered} events answered 200 (after warm-ups), {stored} stored (warm-ups included); "
+        f"{missing_now} of 200 probed rows missing right after their 200; every 200 durable: {durable}"
     )
-    ours100, base100 = results["ours"][100]["events_per_s"], results["baseline"][100]["events_per_s"]
-    ours1, base1 = results["ours"][1]["events_per_s"], results["baseline"][1]["events_per_s"]
+    ours100, base100 = (
+        median(results[("ours", 100)], "events_per_s"),
+        median(results[("baseline", 100)], "events_per_s"),
+    )
+    ours1, base1 = median(results[("ours", 1)], "events_per_s"), median(results[("baseline", 1)], "events_per_s")
     print(f"ratio at 1 event/POST: {ours1 / base1:.2f}   at 100 events/POST: {ours100 / base100:.2f}")
     print(
         f"RESULT events_per_s={ours100:.0f} baseline_events_per_s={base100:.0f} ratio={ours100 / base100:.2f} "
-        f"p99_ms={results['ours'][1]['half_p99']:.1f}"
+        f"p99_ms={median(results[('ours', 1)], 'half_p99'):.1f}"
     )
 
 
