@@ -22,8 +22,9 @@ def start_campaign(campaign_pk: int) -> bool:
     return delivery.campaign_start(campaign_pk=campaign_pk)
 
 
-def enqueue_senders(campaign_pk: int, kind: str = "") -> None:
-    count = 1 if kind in (Delivery.BROADCAST, Delivery.NARROWCAST) else conf.senders_per_campaign()
+def enqueue_senders(campaign_pk: int, kind: str = "", count: int | None = None) -> None:
+    if count is None:
+        count = 1 if kind in (Delivery.BROADCAST, Delivery.NARROWCAST) else conf.senders_per_campaign()
     for _i in range(count):
         send_campaign.delay(campaign_pk)
 

@@ -108,8 +108,11 @@ def _restart_if_stalled(campaign: Campaign, now, lease: timedelta, *, expired: s
     due = DeliveryBatch.objects.filter(Q(campaign_id=campaign.pk) & (
         Q(state=BatchState.PENDING, next_attempt_at__lte=now) | Q(state=BatchState.CLAIMED, claimed_until__lt=now)
     )).exists()
-    if due and stale(campaign.senders_seen_at) and (not recently_kicked or campaign.pk in expired):
-        enqueue_senders(campaign.pk, campaign.delivery)
+    # Senders at work hold leases under their own claim token: top them up to the configured number when
+    # some died (a killed worker takes its senders along; the survivors carry on, with less parallelism).
+    missing = senders_wanted(campaign.delivery) - live_senders(campaign.pk, now)
+    if due and missing > 0 and (not recently_kicked or campaign.pk in expired):
+        enqueue_senders(campaign.pk, campaign.delivery, count=missing)
         kicked = True
     if kicked:
         Campaign.objects.filter(pk=campaign.pk).update(kicked_at=now)
@@ -118,5 +121,10 @@ def _restart_if_stalled(campaign: Campaign, now, lease: timedelta, *, expired: s
     return kicked
 
 
-def _kicked(pk: int, now) -> None:
-    Campaign.objects.filter(pk=pk).update(kicked_at=now)
+def senders_wanted(kind: str) -> int:
+    return 1 if kind in (Delivery.BROADCAST, Delivery.NARROWCAST) else conf.senders_per_campaign()
+
+
+def live_senders(campaign_pk: int, now) -> int:
+    return (DeliveryBatch.objects.filter(campaign_id=campaign_pk, state=BatchState.CLAIMED, claimed_until__gte=now)
+            .values("claim_token").distinct().count())
