@@ -236,7 +236,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # Campaign delivery (messaging/campaigns/conf.py explains each knob).
-CAMPAIGN_LEASE_SECONDS = env.float("CAMPAIGN_LEASE_SECONDS", default=60.0)
+CAMPAIGN_LEASE_SECONDS = env.float("CAMPAIGN_LEASE_SECONDS", default=15.0)
 CAMPAIGN_SENDERS = env.int("CAMPAIGN_SENDERS", default=6)
 CAMPAIGN_PUSH_THREADS = env.int("CAMPAIGN_PUSH_THREADS", default=8)
 CAMPAIGN_RATE_SAFETY = env.float("CAMPAIGN_RATE_SAFETY", default=0.97)
