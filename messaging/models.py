@@ -329,6 +329,12 @@ class Message(models.Model):
                 condition=Q(webhook_event__isnull=False),
                 name="message_once_per_event",
             ),
+            # A campaign's messages appear once in each recipient's thread, however often the log is written.
+            models.UniqueConstraint(
+                fields=["campaign_id", "conversation", "part"],
+                condition=Q(campaign_id__isnull=False),
+                name="message_once_per_campaign_recipient",
+            ),
         ]
         indexes = [
             models.Index(fields=["conversation", "-sent_at", "-id"], name="message_thread_idx"),
