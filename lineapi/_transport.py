@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -64,7 +65,27 @@ def make_session(*, pool_maxsize: int = 32) -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = USER_AGENT
+    session.merge_environment_settings = _environment_once_per_host(session.merge_environment_settings)  # type: ignore[method-assign]
     return session
+
+
+def _environment_once_per_host(merge):
+    """requests reads the proxy variables (HTTP(S)_PROXY, NO_PROXY, ...) from the environment on every call,
+    about a fifth of a push's CPU in bench/fanout.py; they only change with the process's environment, so
+    the answer is kept per scheme and host (same proxies, same NO_PROXY rules, read once)."""
+    cache: dict = {}
+
+    def merged(url, proxies, stream, verify, cert):
+        if proxies:
+            return merge(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, stream, verify, cert)
+        if key not in cache:
+            cache[key] = merge(url, proxies, stream, verify, cert)
+        settings = cache[key]
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+    return merged
 
 
 def encode_json(body: Any) -> bytes:

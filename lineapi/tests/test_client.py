@@ -236,3 +236,16 @@ def test_the_client_is_a_context_manager_that_closes_its_own_session(line: FakeL
     with LineClient(access_token=TOKEN, api_base=line.base_url) as c:
         assert c.get_quota().type == "none"
     assert "LineClient" in repr(c) and TOKEN not in repr(c)
+
+
+def test_proxy_variables_still_apply_though_read_once_per_host(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "api-data.line.me")
+    session = LineClient(access_token=TOKEN).session
+
+    def proxies(url):
+        return session.merge_environment_settings(url, {}, None, None, None)["proxies"]
+
+    assert proxies("https://api.line.me/v2/bot/info")["https"] == "http://proxy.example:3128"
+    assert proxies("https://api.line.me/v2/bot/message/push")["https"] == "http://proxy.example:3128"
+    assert "https" not in proxies("https://api-data.line.me/v2/bot/message/1/content")
