@@ -1,7 +1,7 @@
 """Campaign fan-out against linesim enforcing LINE's rate limits, with real Celery workers.
 
     .venv/bin/python bench/fanout.py [--friends 1000000] [--pushes 100000] [--workers 1] [--concurrency 2]
-        [--senders 2] [--threads 16] [--database-url postgres://postgres@127.0.0.1:5432/bench_campaigns]
+        [--senders 2] [--threads 8] [--database-url postgres://postgres@127.0.0.1:5432/bench_campaigns]
         [--redis-url redis://127.0.0.1:6379/12] [--keep-db]
 
 The bench uses a database of its own: without --database-url a SQLite file in a temporary folder; with a
@@ -44,7 +44,7 @@ def parse_args():
     p.add_argument("--workers", type=int, default=1, help="celery worker instances")
     p.add_argument("--concurrency", type=int, default=2, help="prefork processes per worker")
     p.add_argument("--senders", type=int, default=2, help="sender tasks per campaign (CAMPAIGN_SENDERS)")
-    p.add_argument("--threads", type=int, default=16, help="HTTP threads per sender (CAMPAIGN_PUSH_THREADS)")
+    p.add_argument("--threads", type=int, default=8, help="HTTP threads per sender (CAMPAIGN_PUSH_THREADS)")
     p.add_argument("--database-url", default="", help="PostgreSQL URL of a bench_* database to create")
     p.add_argument("--redis-url", default="")
     p.add_argument("--keep-db", action="store_true")
