@@ -19,7 +19,12 @@ def start_due_campaigns() -> int:
 
 @shared_task(ignore_result=True)
 def start_campaign(campaign_pk: int) -> bool:
-    return delivery.campaign_start(campaign_pk=campaign_pk)
+    """Start the campaign and freeze it in this same task: senders are queued a broker round trip sooner."""
+    if not delivery.campaign_start(campaign_pk=campaign_pk, queue_freezer=False):
+        return False
+    if Campaign.objects.filter(pk=campaign_pk, state=CampaignState.SENDING).exists():  # not paused by the quota
+        freeze_campaign(campaign_pk)
+    return True
 
 
 def enqueue_senders(campaign_pk: int, kind: str = "", count: int | None = None) -> None:

@@ -16,9 +16,12 @@ from ..services import campaign_pause, event
 from ..validation import delivery_for
 
 
-def campaign_start(*, campaign_pk: int) -> bool:
+def campaign_start(*, campaign_pk: int, queue_freezer: bool = True) -> bool:
     """Move a due scheduled campaign to sending, once: the conditional UPDATE lets only one caller win,
-    however many beats, sweeps or workers try at the same moment. Returns True for the winner."""
+    however many beats, sweeps or workers try at the same moment. Returns True for the winner.
+
+    The winner queues the freezer, unless the caller (the start task) runs it itself right after.
+    """
     campaign = Campaign.objects.select_related("channel").get(pk=campaign_pk)
     if campaign.state != CampaignState.SCHEDULED:
         return False
@@ -47,9 +50,10 @@ def campaign_start(*, campaign_pk: int) -> bool:
             campaign_pause(campaign=campaign, actor=None, reason=PauseReason.QUOTA, note=quota.message)
             tell_marketer(campaign, quota.message)
             return True
-        from ..tasks import freeze_campaign
+        if queue_freezer:
+            from ..tasks import freeze_campaign
 
-        freeze_campaign.delay_on_commit(campaign.pk)
+            freeze_campaign.delay_on_commit(campaign.pk)
     return True
 
 
