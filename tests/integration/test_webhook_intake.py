@@ -382,14 +382,14 @@ def test_the_sources_of_every_post_reach_the_publisher_after_the_commit(client, 
     assert {pk for pk, _ in published} == {channel.pk}
 
 
-def test_a_publisher_sends_one_task_per_channel_and_twenty_sources(published):
+def test_a_publisher_sends_one_task_per_channel_and_hundred_sources(published):
     publisher = intake.Publisher(linger=3600)  # its thread waits; the test flushes
-    publisher.add(1, [f"U{i}" for i in range(45)])
+    publisher.add(1, [f"U{i}" for i in range(250)])
     publisher.add(2, ["Ua", "Ub"])
     publisher.add(1, ["U0", "U1"])  # already waiting
 
     assert publisher.flush() == 4
-    assert [(pk, len(sources)) for pk, sources in published] == [(1, 20), (1, 20), (1, 5), (2, 2)]
+    assert [(pk, len(sources)) for pk, sources in published] == [(1, 100), (1, 100), (1, 50), (2, 2)]
     assert publisher.flush() == 0
 
 
@@ -484,3 +484,12 @@ def test_the_lean_url_conf_routes_the_webhook_to_the_same_view():
     assert path.startswith(config.wsgi.WEBHOOK_PREFIX)
     assert resolve(path, urlconf="config.wsgi").func is resolve(path).func
     assert reverse("line-webhook", urlconf="config.wsgi", kwargs={"channel_id": "2000100000"}) == path
+
+
+def test_nan_and_infinity_are_not_json_and_get_a_400(client, channel):
+    body = fx.encode(fx.events("message_text")).replace(b'"timestamp": ', b'"x": NaN, "timestamp": ', 1)
+
+    response = fx.post(client, channel, body)
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
