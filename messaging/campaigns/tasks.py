@@ -84,3 +84,10 @@ def pull_statistics() -> None:
     from . import stats
 
     stats.statistics_pull_due()
+
+
+@shared_task(ignore_result=True)
+def log_campaign_in_threads(campaign_pk: int) -> int:
+    from .delivery.finish import campaign_log_in_threads
+
+    return campaign_log_in_threads(campaign_pk=campaign_pk)

@@ -43,7 +43,35 @@ def campaign_finish_if_complete(*, campaign_pk: int) -> bool:
     campaign.save(update_fields=["state", "finished_at", "accepted_count", "failed_count", "updated_at"])
     event(campaign, campaign.state, _("%(accepted)s accepted, %(failed)s failed.") % {
         "accepted": campaign.accepted_count, "failed": campaign.failed_count}, alert=failed)
+    if campaign.delivery in (Delivery.MULTICAST, Delivery.PUSH) and campaign.accepted_count:
+        from ..tasks import log_campaign_in_threads
+
+        # After the last batch, not per batch: writing the threads never competes with sending.
+        log_campaign_in_threads.delay_on_commit(campaign.pk)
     return True
+
+
+def campaign_log_in_threads(*, campaign_pk: int) -> int:
+    """Write the campaign's messages into each recipient's thread (idempotent; see messaging.campaign_log).
+
+    Multicast and personalised push name their recipients; broadcast and narrowcast recipients are chosen by
+    LINE, so those campaigns stay on their own page rather than in threads.
+    """
+    from messaging.campaign_log import campaign_sends_log
+
+    campaign = Campaign.objects.get(pk=campaign_pk)
+    via = "push" if campaign.delivery == Delivery.PUSH else "multicast"
+    written = 0
+    batches = campaign.batches.filter(state=BatchState.ACCEPTED).order_by("pk")
+    for batch in batches.only("user_ids", "accepted_at", "accepted_request_id", "error").iterator(chunk_size=50):
+        failed = {f.get("user_id") for f in (batch.error or {}).get("failures", []) if isinstance(f, dict)}
+        written += campaign_sends_log(
+            channel_id=campaign.channel_id, campaign_id=campaign.pk,
+            user_ids=[uid for uid in batch.user_ids if uid not in failed], messages=campaign.messages, via=via,
+            sent_at=batch.accepted_at or campaign.finished_at or timezone.now(),
+            request_id=batch.accepted_request_id, personalize=campaign.personalize,
+        )
+    return written
 
 
 def narrowcast_poll(*, campaign_pk: int) -> str:
