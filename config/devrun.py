@@ -49,7 +49,7 @@ def _post_json(url: str, payload: dict) -> None:
         pass
 
 
-def _wait_for(url: str, seconds: float = 30) -> None:
+def _wait_for(url: str, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:

@@ -23,6 +23,10 @@ def free_port() -> int:
 
 
 def read_until(proc, pattern: str, seen: list[str], timeout: float = 90) -> re.Match:
+    """The first output line matching `pattern`, whether it was already read or is still to come."""
+    for line in seen:
+        if match := re.search(pattern, line):
+            return match
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
@@ -54,6 +58,8 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
         read_until(
             proc, rf"Demo channel 'Demo Shop' \(2000000001\) -> http://127.0.0.1:{web}/webhooks/line/2000000001/", seen
         )
+        # The supervisor prints the console's address only once the web server answers.
+        read_until(proc, rf"Console:\s+http://127.0.0.1:{web}/", seen)
         read_until(proc, r"worker \|.*ready\.", seen)
         login = urllib.request.urlopen(f"http://127.0.0.1:{web}/accounts/login/", timeout=10).read().decode()
         assert "Sign in" in login
