@@ -50,6 +50,22 @@ def form_data(creds, **overrides):
     return data
 
 
+def connect(creds, token_mode=TokenMode.LONG_LIVED):
+    """Connect the linesim channel through the service, as the form and `createchannel` do."""
+    from accounts.services import channel_create
+
+    return channel_create(
+        actor=None,
+        name="Service Shop",
+        channel_id=creds["channel_id"],
+        channel_secret=creds["secret"],
+        token_mode=token_mode,
+        access_token=creds["token"] if token_mode == TokenMode.LONG_LIVED else "",
+        api_base=creds["api_base"],
+        data_api_base=creds["api_base"],
+    )
+
+
 def test_connecting_a_channel_verifies_it_and_shows_the_webhook_url(superuser_client, sim_channel):
     response = superuser_client.post(reverse("channel-create"), form_data(sim_channel), follow=True)
 
@@ -100,18 +116,8 @@ def test_automatic_tokens_are_issued_from_the_id_and_secret(superuser_client, si
 
 
 def test_secrets_are_encrypted_in_the_database(sim_channel):
-    from accounts.services import channel_create
 
-    channel = channel_create(
-        actor=None,
-        name="X",
-        channel_id=sim_channel["channel_id"],
-        channel_secret=sim_channel["secret"],
-        token_mode=TokenMode.LONG_LIVED,
-        access_token=sim_channel["token"],
-        api_base=sim_channel["api_base"],
-        data_api_base=sim_channel["api_base"],
-    )
+    channel = connect(sim_channel)
     with connection.cursor() as cursor:
         cursor.execute("SELECT channel_secret, access_token FROM accounts_channel WHERE id = %s", [channel.pk])
         raw_secret, raw_token = cursor.fetchone()
@@ -172,18 +178,9 @@ def test_createchannel_refuses_a_wrong_secret(sim_channel):
 def test_beat_renews_an_automatic_token_before_it_expires(sim_channel):
     from django.utils import timezone
 
-    from accounts.services import channel_create
     from accounts.tasks import renew_channel_tokens
 
-    channel = channel_create(
-        actor=None,
-        name="Auto",
-        channel_id=sim_channel["channel_id"],
-        channel_secret=sim_channel["secret"],
-        token_mode=TokenMode.STATELESS,
-        api_base=sim_channel["api_base"],
-        data_api_base=sim_channel["api_base"],
-    )
+    channel = connect(sim_channel, token_mode=TokenMode.STATELESS)
     old = channel.issued_token
     Channel.objects.filter(pk=channel.pk).update(
         issued_token_expires_at=timezone.now() + timezone.timedelta(seconds=60)
