@@ -39,13 +39,7 @@ def issue_short_lived_token(
     timeout: Timeout = DEFAULT_TIMEOUT,
 ) -> IssuedToken:
     """A 30-day token (``POST /v2/oauth/accessToken``); LINE keeps at most 30 per channel."""
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": channel_id,
-        "client_secret": channel_secret,
-    }
-    data = _post_form(api_base, "/v2/oauth/accessToken", form, session, timeout, channel_secret)
-    return _issued(data, "/v2/oauth/accessToken")
+    return _issue("/v2/oauth/accessToken", api_base, channel_id, channel_secret, session, timeout)
 
 
 def issue_stateless_token(
@@ -57,13 +51,20 @@ def issue_stateless_token(
     timeout: Timeout = DEFAULT_TIMEOUT,
 ) -> IssuedToken:
     """A 15-minute token (``POST /oauth2/v3/token``): unlimited in number, not revocable."""
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": channel_id,
-        "client_secret": channel_secret,
-    }
-    data = _post_form(api_base, "/oauth2/v3/token", form, session, timeout, channel_secret)
-    return _issued(data, "/oauth2/v3/token")
+    return _issue("/oauth2/v3/token", api_base, channel_id, channel_secret, session, timeout)
+
+
+def _issue(
+    path: str,
+    api_base: str,
+    channel_id: str,
+    channel_secret: str,
+    session: requests.Session | None,
+    timeout: Timeout,
+) -> IssuedToken:
+    """Both issue endpoints take the same client-credentials form and answer in the same shape."""
+    form = {"grant_type": "client_credentials", "client_id": channel_id, "client_secret": channel_secret}
+    return _issued(_post_form(api_base, path, form, session, timeout, channel_secret), path)
 
 
 def verify_token(
