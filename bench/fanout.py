@@ -14,7 +14,9 @@ unless --keep-db. Friends are loaded with COPY (PostgreSQL) or executemany (SQLi
 2. A personalised campaign of --pushes pushes (2,000/s; floor pushes / 2,000 s), same measure.
 3. Baseline in the same run: a plain loop pushing with the official SDK (line-bot-sdk MessagingApi), for
    min(2,000, pushes) pushes, as pushes per second.
-Peak RSS is the largest resident set of any worker process, sampled every 0.2 s. Ends with
+Peak RSS is the largest resident set of any worker process, sampled every 0.2 s. CPU per request (user +
+system, from /proc, of all worker processes and of linesim, over each campaign) is printed too: the machine
+is shared, so wall-clock figures move with other people's load while CPU per request does not. Ends with
 `RESULT multicast_ratio_to_floor=X push_ratio_to_floor=X peak_rss_mb=N http_429=N baseline_push_per_s=X`.
 """
 
@@ -94,9 +96,16 @@ class OwnDatabase:
 
 
 def setup_django(args, extra_env: dict | None = None) -> None:
-    os.environ.update({"DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
-                       "CAMPAIGN_SENDERS": str(args.senders), "CAMPAIGN_PUSH_THREADS": str(args.threads),
-                       **(extra_env or {})})
+    os.environ.update(
+        {
+            "DJANGO_DEBUG": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "LOG_LEVEL": "WARNING",
+            "CAMPAIGN_SENDERS": str(args.senders),
+            "CAMPAIGN_PUSH_THREADS": str(args.threads),
+            **(extra_env or {}),
+        }
+    )
     if args.redis_url:
         os.environ["REDIS_URL"] = args.redis_url
     import django
@@ -156,7 +165,7 @@ def following(channel, count: int) -> None:
     from messaging.models import Friend
 
     friends = Friend.objects.filter(channel=channel)
-    cut = friends.order_by("pk").values_list("pk", flat=True)[count - 1:count].first()
+    cut = friends.order_by("pk").values_list("pk", flat=True)[count - 1 : count].first()
     friends.filter(pk__gt=cut).update(is_following=False)
     friends.filter(pk__lte=cut, is_following=False).update(is_following=True)
 
@@ -182,6 +191,18 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pids) -> float:
+    """User + system CPU of these processes (and of their children that exited), from /proc/<pid>/stat."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def group_pids(pgid: int) -> list[int]:
     pids = []
     for d in Path("/proc").iterdir():
@@ -203,10 +224,22 @@ class Worker:
 
     def start(self) -> None:
         out = self.log_path.open("a") if self.log_path else subprocess.DEVNULL
+        worker = "-m celery -A config worker -l warning --pool prefork --without-gossip --without-mingle"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--pool", "prefork",
-             "--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"{self.name}@%h"], cwd=ROOT, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                *worker.split(),
+                "--without-heartbeat",
+                "--concurrency",
+                str(self.concurrency),
+                "-n",
+                f"{self.name}@%h",
+            ],
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -226,8 +259,9 @@ class Worker:
 
 class Workers:
     def __init__(self, count: int, concurrency: int, log_dir: Path | None = None):
-        self.items = [Worker(f"bench{i}", concurrency, log_dir / f"worker{i}.log" if log_dir else None)
-                      for i in range(count)]
+        self.items = [
+            Worker(f"bench{i}", concurrency, log_dir / f"worker{i}.log" if log_dir else None) for i in range(count)
+        ]
         for w in self.items:
             w.start()
         self.peak = 0.0
@@ -242,6 +276,10 @@ class Workers:
                         self.peak = max(self.peak, rss_mb(pid))
             time.sleep(0.2)
 
+    def cpu(self) -> float:
+        """CPU seconds used so far by every process of every worker."""
+        return sum(cpu_seconds(group_pids(w.proc.pid)) for w in self.items if w.proc is not None)
+
     def stop(self):
         self._stop.set()
         for w in self.items:
@@ -249,6 +287,12 @@ class Workers:
 
 
 # -- measuring -------------------------------------------------------------------------------------------------
+
+
+def cpu_now(workers: Workers, sim) -> tuple[float, float]:
+    """CPU seconds so far of (every worker process, linesim): the machine is shared, so CPU per request is
+    the figure that other people's load does not move."""
+    return workers.cpu(), cpu_seconds([sim.process.pid])
 
 
 def run_campaign(channel, *, personalize: bool, name: str, timeout: float = 1800) -> tuple[float, int, int]:
@@ -259,9 +303,14 @@ def run_campaign(channel, *, personalize: bool, name: str, timeout: float = 1800
     from messaging.campaigns import services
     from messaging.campaigns.models import Campaign, CampaignState
 
-    c = Campaign.objects.create(channel=channel, name=name, audience_kind="segment", audience={},
-                                personalize=personalize,
-                                messages=[{"type": "text", "text": "Hello {name}, our sale starts now!"}])
+    c = Campaign.objects.create(
+        channel=channel,
+        name=name,
+        audience_kind="segment",
+        audience={},
+        personalize=personalize,
+        messages=[{"type": "text", "text": "Hello {name}, our sale starts now!"}],
+    )
     t0 = time.time()
     services.campaign_schedule(campaign=c, actor=None, ask_line=False, override_quota=True)
     deadline = time.monotonic() + timeout
@@ -282,8 +331,9 @@ def baseline(linesim_url: str, token: str, user_ids: list[str]) -> float:
         api = MessagingApi(client)
         t0 = time.time()
         for uid in user_ids:
-            api.push_message(PushMessageRequest(to=uid, messages=[TextMessage(text="Hello")]),
-                             x_line_retry_key=str(uuid.uuid4()))
+            api.push_message(
+                PushMessageRequest(to=uid, messages=[TextMessage(text="Hello")]), x_line_retry_key=str(uuid.uuid4())
+            )
         return len(user_ids) / (time.time() - t0)
 
 
@@ -309,32 +359,56 @@ def bench(args):
         time.sleep(4)
         skip = set(args.skip.split(","))
         multicast_s = push_s = pushed = 0.0
+        cpu_us = {"multicast": [0.0, 0.0], "push": [0.0, 0.0]}  # [workers, linesim] CPU us per request
         multicast_floor, push_floor = args.friends / 100_000, args.pushes / 2000
         if "multicast" not in skip:
             following(channel, args.friends)
+            cpu = cpu_now(workers, sim)
             multicast_s, accepted, recipients = run_campaign(channel, personalize=False, name="bench_multicast")
-            print(f"multicast: {accepted}/{recipients} recipients in {multicast_s:.2f} s (floor "
-                  f"{multicast_floor:.2f} s, {recipients / 500 / multicast_s:.0f} requests/s)", flush=True)
+            requests = max(1, -(-recipients // 500))
+            cpu_us["multicast"] = [1e6 * (b - a) / requests for a, b in zip(cpu, cpu_now(workers, sim), strict=True)]
+            print(
+                f"multicast: {accepted}/{recipients} recipients in {multicast_s:.2f} s (floor "
+                f"{multicast_floor:.2f} s, {recipients / 500 / multicast_s:.0f} requests/s)",
+                flush=True,
+            )
         if "push" not in skip:
             following(channel, args.pushes)
+            cpu = cpu_now(workers, sim)
             push_s, pushed, _n = run_campaign(channel, personalize=True, name="bench_push")
-            print(f"push: {pushed} pushes in {push_s:.2f} s (floor {push_floor:.2f} s, {pushed / push_s:.0f}/s)",
-                  flush=True)
+            cpu_us["push"] = [1e6 * (b - a) / max(pushed, 1) for a, b in zip(cpu, cpu_now(workers, sim), strict=True)]
+            print(
+                f"push: {pushed} pushes in {push_s:.2f} s (floor {push_floor:.2f} s, {pushed / push_s:.0f}/s)",
+                flush=True,
+            )
         workers.stop()
         summary = sim.summary()
         targets = ["U" + uuid.uuid4().hex for _ in range(min(2000, args.pushes))]
         base = baseline(sim.base_url, channel.access_token, targets) if "baseline" not in skip else 0.0
         print(f"{'measure':<28}{'value':>12}")
-        for k, v in [("multicast wall s", multicast_s), ("multicast floor s", multicast_floor),
-                     ("multicast ratio", multicast_s / multicast_floor), ("push wall s", push_s),
-                     ("push floor s", push_floor), ("push ratio", push_s / push_floor),
-                     ("push/s", pushed / max(push_s, 1e-9)), ("peak worker RSS MB", workers.peak),
-                     ("HTTP 429", summary["http429"]), ("baseline SDK push/s", base),
-                     ("push/s vs SDK loop", pushed / max(push_s, 1e-9) / max(base, 1e-9))]:
+        for k, v in [
+            ("multicast wall s", multicast_s),
+            ("multicast floor s", multicast_floor),
+            ("multicast ratio", multicast_s / multicast_floor),
+            ("push wall s", push_s),
+            ("push floor s", push_floor),
+            ("push ratio", push_s / push_floor),
+            ("push/s", pushed / max(push_s, 1e-9)),
+            ("peak worker RSS MB", workers.peak),
+            ("HTTP 429", summary["http429"]),
+            ("baseline SDK push/s", base),
+            ("push/s vs SDK loop", pushed / max(push_s, 1e-9) / base if base else 0.0),
+            ("workers CPU us/multicast", cpu_us["multicast"][0]),
+            ("linesim CPU us/multicast", cpu_us["multicast"][1]),
+            ("workers CPU us/push", cpu_us["push"][0]),
+            ("linesim CPU us/push", cpu_us["push"][1]),
+        ]:
             print(f"{k:<28}{v:>12.2f}")
-        print(f"RESULT multicast_ratio_to_floor={multicast_s / multicast_floor:.3f} "
-              f"push_ratio_to_floor={push_s / push_floor:.3f} peak_rss_mb={workers.peak:.0f} "
-              f"http_429={summary['http429']} baseline_push_per_s={base:.1f}")
+        print(
+            f"RESULT multicast_ratio_to_floor={multicast_s / multicast_floor:.3f} "
+            f"push_ratio_to_floor={push_s / push_floor:.3f} peak_rss_mb={workers.peak:.0f} "
+            f"http_429={summary['http429']} baseline_push_per_s={base:.1f}"
+        )
     finally:
         if workers is not None:
             workers.stop()
