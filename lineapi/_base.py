@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import requests
 
-from . import _transport
+from . import _transport, _wire
 from ._transport import DEFAULT_TIMEOUT, Timeout
 from .errors import LineAPIError
 from .results import Content
@@ -88,14 +88,18 @@ class BaseClient:
         self.timeout = timeout
         self._owns_session = session is None
         self.session = session if session is not None else _transport.make_session(pool_maxsize=pool_maxsize)
+        # The sends take the lean path (see _wire); a session handed in is used as given for everything.
+        self._wire = _wire.Wire(self.session) if self._owns_session else None
 
     def __repr__(self) -> str:  # never show the token
         return f"{type(self).__name__}(api_base={self.api_base!r})"
 
     def close(self) -> None:
-        """Close the session if this client created it."""
+        """Close the session (and the sends' connections) if this client created it."""
         if self._owns_session:
             self.session.close()
+        if self._wire is not None:
+            self._wire.close()
 
     def __enter__(self) -> Self:
         return self
@@ -123,6 +127,7 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         ok: Collection[int] = (200,),
         stream: bool = False,
+        lean: bool = False,
     ) -> requests.Response:
         all_headers = {"Authorization": f"Bearer {self._token}"}
         payload: bytes | None = raw
@@ -145,6 +150,7 @@ class BaseClient:
             ok=ok,
             stream=stream,
             secrets=(self._token,),
+            wire=self._wire if lean else None,
         )
 
     def _json(

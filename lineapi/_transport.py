@@ -2,11 +2,14 @@
 
 One function, :func:`perform`, sends a request, logs it, and turns every failure
 (HTTP status or network) into :class:`~lineapi.errors.LineAPIError`. Nothing here
-retries: a retry is the caller's decision, made with the same retry key.
+retries: a retry is the caller's decision, made with the same retry key. Requests
+go through a requests session, or through a ``_wire.Wire`` (the lean path of the
+sends) when one is given and serves the host.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import re
@@ -45,6 +48,14 @@ class _RedactTokenParams(logging.Filter):
             record.args = ()
         return True
 
+
+class ConnectFailed(Exception):
+    """The lean path (``_wire``) could not open a connection; the cause is the socket-level error."""
+
+
+# What the lean path raises: a failed connect, socket errors (timeouts included), http.client's protocol
+# errors, and ValueError for a header or URL it refuses to send.
+_LEAN_FAILURES = (ConnectFailed, OSError, http.client.HTTPException, ValueError)
 
 _urllib3_log = logging.getLogger("urllib3.connectionpool")
 if not any(isinstance(f, _RedactTokenParams) for f in _urllib3_log.filters):
@@ -106,26 +117,33 @@ def perform(
     ok: Collection[int] = (200,),
     stream: bool = False,
     secrets: Iterable[str] = (),
+    wire: Any = None,
 ) -> requests.Response:
     """Send one request; return the response if its status is in ``ok``.
 
     Any other status, and any network failure, raises LineAPIError. ``secrets``
-    are scrubbed from any text that could reach an exception message.
+    are scrubbed from any text that could reach an exception message. With a
+    ``wire`` that serves ``base``, a request without query or streaming goes
+    through it (its answer reads like a requests.Response).
     """
-    url = base.rstrip("/") + path
     started = time.monotonic()
+    lean = wire is not None and not params and not stream and wire.serves(base)
+    failures: tuple[type[BaseException], ...] = _LEAN_FAILURES if lean else (requests.RequestException,)
     try:
-        response = session.request(
-            method,
-            url,
-            headers=dict(headers or {}),
-            params=params,
-            data=data,
-            timeout=timeout,
-            stream=stream,
-            allow_redirects=False,
-        )
-    except requests.RequestException as exc:
+        if lean:
+            response = wire.request(method, base, path, headers=dict(headers or {}), body=data, timeout=timeout)
+        else:
+            response = session.request(
+                method,
+                base.rstrip("/") + path,
+                headers=dict(headers or {}),
+                params=params,
+                data=data,
+                timeout=timeout,
+                stream=stream,
+                allow_redirects=False,
+            )
+    except failures as exc:
         elapsed = (time.monotonic() - started) * 1000
         error = network_error(exc, method=method, path=path, timeout=timeout, secrets=secrets)
         logger.debug("LINE %s %s -> %s after %.0f ms (%s)", method, path, error.kind, elapsed, error.message)
@@ -188,22 +206,16 @@ def network_error(
     timeout: Timeout | None = None,
     secrets: Iterable[str] = (),
 ) -> LineAPIError:
-    """Classify a requests exception: timeouts and broken connections are retryable."""
+    """Classify a requests or lean-path exception: timeouts and broken connections are retryable."""
     kind: Kind
     retryable = True
-    if isinstance(exc, requests.ConnectTimeout):
+    connecting = isinstance(exc, ConnectFailed)
+    cause = exc.__cause__ if connecting and exc.__cause__ is not None else exc
+    if isinstance(exc, requests.ConnectTimeout) or (connecting and isinstance(cause, TimeoutError)):
         kind, what = "timeout", f"connect timed out after {_part(timeout, 0)}s"
-    elif isinstance(exc, requests.Timeout):
+    elif isinstance(exc, (requests.Timeout, TimeoutError)):
         kind, what = "timeout", f"read timed out after {_part(timeout, 1)}s"
-    elif isinstance(
-        exc,
-        (
-            requests.exceptions.InvalidURL,
-            requests.exceptions.MissingSchema,
-            requests.exceptions.InvalidSchema,
-            requests.exceptions.InvalidHeader,
-        ),
-    ):
+    elif _invalid_request(exc):
         kind, what, retryable = "client", "invalid request", False
     else:
         kind, what = "connection", "connection failed"
@@ -216,6 +228,18 @@ def network_error(
         method=method,
         path=path,
     )
+
+
+def _invalid_request(exc: BaseException) -> bool:
+    """A request that could never be sent: a bad URL or header value (requests' own errors, or the lean
+    path's ValueError; TLS verification errors are ValueErrors too, but they are connection failures)."""
+    invalid = (
+        requests.exceptions.InvalidURL,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+        requests.exceptions.InvalidHeader,
+    )
+    return isinstance(exc, invalid) or (isinstance(exc, ValueError) and not isinstance(exc, OSError))
 
 
 def json_body(response: requests.Response, *, method: str, path: str) -> Any:

@@ -154,7 +154,7 @@ class LineClient(RichMenuCalls, InsightCalls):
         if retry_key is not None:
             headers["X-Line-Retry-Key"] = retry_key
             ok = (200, 202, 409)  # 409 on a retry key = accepted earlier: success
-        response = self._call("POST", path, body=body, headers=headers, ok=ok)
+        response = self._call("POST", path, body=body, headers=headers, ok=ok, lean=True)
         request_id = response.headers.get("x-line-request-id")
         if response.status_code == 409:
             accepted = response.headers.get("x-line-accepted-request-id")

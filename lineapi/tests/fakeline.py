@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False  # read the request, then close the connection without answering
+    hang_up: bool = False  # answer, then close the connection without a "Connection: close" header
 
 
 @dataclass
@@ -27,6 +29,7 @@ class Seen:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    client_port: int = 0  # tells the client's connections apart
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -42,7 +45,7 @@ class _QuietServer(ThreadingHTTPServer):
 class FakeLine:
     """Answers each (method, path) with queued replies; the last one repeats."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[tuple[str, str], list[Reply]] = {}
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
@@ -61,7 +64,10 @@ class FakeLine:
                 pass
 
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self._thread.start()
 
@@ -93,6 +99,7 @@ class FakeLine:
                     parse_qs(url.query),
                     {k.lower(): v for k, v in handler.headers.items()},
                     body,
+                    handler.client_address[1],
                 )
             )
             queue = self.routes.get((handler.command, url.path))
@@ -120,6 +127,8 @@ class FakeLine:
                     handler.send_header(name, value)
             handler.end_headers()
             handler.wfile.write(payload)
+            if reply.hang_up:
+                handler.close_connection = True
         except OSError:
             pass  # the client gave up (a timeout test); nothing to answer
 
