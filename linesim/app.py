@@ -33,4 +33,5 @@ def create_app(*, rate_limits: bool = True, webhook_timeout: float = 10.0) -> Li
     routes = messaging.routes + platform_api.routes + richmenus.routes + oauth.routes + control.routes
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.sim = sim
-    return LineMiddleware(app, sim)
+    hot = {r.path: r.endpoint for r in messaging.routes if r.methods == {"POST"} and "{" not in r.path}
+    return LineMiddleware(app, sim, hot=hot, on_error=server_error)
