@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -113,8 +114,7 @@ def test_the_monthly_limit_pauses_the_campaign_and_tells_the_marketer(linesim, m
     channel = linesim_channel(linesim)
     friends(channel, 600)
     marketer = staff(channel, email="mika@example.com")
-    c = campaign(channel, state=CampaignState.SENDING, delivery="multicast", freeze_max_pk=10**9,
-                 created_by=marketer)
+    c = campaign(channel, state=CampaignState.SENDING, delivery="multicast", freeze_max_pk=10**9, created_by=marketer)
     delivery.campaign_freeze_step(campaign_pk=c.pk)
     linesim.fault("429-quota", "multicast", count=1)
 
@@ -130,8 +130,9 @@ def test_the_monthly_limit_pauses_the_campaign_and_tells_the_marketer(linesim, m
 def test_a_scheduled_campaign_starts_once_even_if_beat_runs_twice(linesim):
     channel = linesim_channel(linesim)
     friends(channel, 5)
-    c = campaign(channel, state=CampaignState.SCHEDULED, scheduled_at=timezone.now() - timedelta(seconds=1),
-                 estimated_reach=5)
+    c = campaign(
+        channel, state=CampaignState.SCHEDULED, scheduled_at=timezone.now() - timedelta(seconds=1), estimated_reach=5
+    )
 
     results = [delivery.campaign_start(campaign_pk=c.pk), delivery.campaign_start(campaign_pk=c.pk)]
 
@@ -142,8 +143,13 @@ def test_a_scheduled_campaign_starts_once_even_if_beat_runs_twice(linesim):
 @pytest.mark.django_db(transaction=True)
 def test_two_beats_starting_the_same_campaign_at_once_start_it_once(linesim):
     channel = linesim_channel(linesim)
-    c = campaign(channel, state=CampaignState.SCHEDULED, scheduled_at=timezone.now() - timedelta(seconds=1),
-                 estimated_reach=0, quota_override=True)
+    c = campaign(
+        channel,
+        state=CampaignState.SCHEDULED,
+        scheduled_at=timezone.now() - timedelta(seconds=1),
+        estimated_reach=0,
+        quota_override=True,
+    )
     results = []
 
     def beat():
@@ -201,8 +207,9 @@ def test_a_sender_takes_over_a_batch_whose_holder_stopped_renewing_its_lease(lin
 def test_the_sweeper_starts_a_due_campaign_whose_start_task_was_lost(linesim, django_capture_on_commit_callbacks):
     channel = linesim_channel(linesim)
     friends(channel, 700)
-    c = campaign(channel, state=CampaignState.SCHEDULED, scheduled_at=timezone.now() - timedelta(minutes=5),
-                 estimated_reach=700)
+    c = campaign(
+        channel, state=CampaignState.SCHEDULED, scheduled_at=timezone.now() - timedelta(minutes=5), estimated_reach=700
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         assert delivery.deliveries_sweep()["started"] == [c.pk]
@@ -258,8 +265,11 @@ def test_all_friends_is_one_broadcast(linesim, django_capture_on_commit_callback
 
 def test_a_narrowcast_finishes_when_line_reports_it_succeeded(linesim, django_capture_on_commit_callbacks):
     channel = linesim_channel(linesim)
-    c = campaign(channel, audience_kind=AudienceKind.DEMOGRAPHIC,
-                 audience={"filter": {"demographic": {"type": "gender", "oneOf": ["female"]}}, "max": 100})
+    c = campaign(
+        channel,
+        audience_kind=AudienceKind.DEMOGRAPHIC,
+        audience={"filter": {"demographic": {"type": "gender", "oneOf": ["female"]}}, "max": 100},
+    )
     c.state, c.scheduled_at, c.estimated_reach, c.quota_override = CampaignState.SCHEDULED, timezone.now(), 100, True
     c.save()
     with django_capture_on_commit_callbacks(execute=True):
@@ -290,3 +300,46 @@ def test_pausing_stops_sending_and_resuming_finishes_the_rest(linesim, django_ca
         services.campaign_resume(campaign=c, actor=admin)  # eager: the senders run now
     c.refresh_from_db()
     assert c.state == CampaignState.DONE and c.accepted_count == 1500
+
+
+def test_each_personalised_push_arrives_once_under_a_key_derived_from_its_batch(
+    linesim, django_capture_on_commit_callbacks
+):
+    channel = linesim_channel(linesim)
+    friends(channel, 30)
+    messages = [{"type": "text", "text": "Hi {name}"}, {"type": "text", "text": "Bye"}]
+    c = campaign(channel, personalize=True, messages=messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_now(c)
+    [batch] = DeliveryBatch.objects.filter(campaign=c)
+    sends = linesim.ledger(channelId=channel.channel_id, endpoint="push")
+    keys = sorted(str(uuid.uuid5(batch.retry_key, user_id(i))) for i in range(30))
+    assert sorted(s["retryKey"] for s in sends) == keys
+    assert {(s["to"][0], s["messages"][0]["text"], s["messages"][1]["text"]) for s in sends} == {
+        (user_id(i), f"Hi Friend {i}", "Bye") for i in range(30)
+    }
+    assert c.messages[0]["text"] == "Hi {name}"  # the campaign itself is untouched
+
+
+def test_the_monthly_limit_on_a_push_pauses_the_personalised_campaign(linesim, mailoutbox):
+    channel = linesim_channel(linesim)
+    friends(channel, 50)
+    marketer = staff(channel, email="mika@example.com")
+    c = campaign(
+        channel,
+        state=CampaignState.SENDING,
+        delivery="push",
+        personalize=True,
+        freeze_max_pk=10**9,
+        messages=[{"type": "text", "text": "Hi {name}"}],
+        created_by=marketer,
+    )
+    delivery.campaign_freeze_step(campaign_pk=c.pk)
+    linesim.fault("429-quota", "push", count=1)
+
+    assert delivery.campaign_send_loop(campaign_pk=c.pk, budget_seconds=10) == "paused"
+
+    c.refresh_from_db()
+    assert c.state == CampaignState.PAUSED and c.pause_reason == PauseReason.QUOTA
+    assert "paused" in mailoutbox[0].subject.lower()
+    assert not c.batches.filter(state__in=[BatchState.FAILED, BatchState.ACCEPTED]).exists()
