@@ -158,3 +158,21 @@ def test_the_ca_bundle_named_in_the_environment_is_trusted(tls_line: FakeLine, c
         push(client)
         push(client)
     assert len(tls_line.requests_to(PUSH)) == 2
+
+
+def test_a_token_that_would_split_the_request_is_refused_before_sending(line: FakeLine) -> None:
+    line.on("POST", PUSH, OK)
+    client = LineClient(access_token=TOKEN + "\r\nX-Injected: 1", api_base=line.base_url)
+    with client, pytest.raises(LineAPIError) as info:
+        push(client)
+    assert (info.value.kind, info.value.retryable) == ("client", False)
+    assert TOKEN not in str(info.value)
+    assert line.seen == []
+
+
+def test_the_request_names_its_host_and_its_length(client: LineClient, line: FakeLine) -> None:
+    line.on("POST", PUSH, OK)
+    push(client)
+    seen = line.requests_to(PUSH)[0]
+    assert seen.headers["host"] == line.base_url.removeprefix("http://")
+    assert int(seen.headers["content-length"]) == len(seen.body)
