@@ -18,3 +18,14 @@ def _eager_celery(settings):
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _webhook_writer_stopped():
+    """A threaded server (live_server, the group-commit tests) starts the webhook writer thread, whose own
+    database connection must not outlive the test (PostgreSQL will not drop a test database in use)."""
+    yield
+    from messaging.webhooks import intake
+
+    if intake.group_commit._thread is not None:
+        intake.group_commit.stop()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 
 import pytest
 from django.db import connection, connections
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import resolve, reverse
+from django.urls import reverse
 from django.utils import timezone
 from linebot.v3.webhook import WebhookParser
 
@@ -18,6 +20,7 @@ from accounts.tests.factories import ChannelFactory
 from lineapi import LineClient
 from messaging.models import WebhookEvent
 from messaging.webhooks import intake
+from messaging.webhooks import wsgi as webhook_wsgi
 from tests.fixtures import webhooks as fx
 from tests.support import wait_until
 
@@ -382,14 +385,15 @@ def test_the_sources_of_every_post_reach_the_publisher_after_the_commit(client, 
     assert {pk for pk, _ in published} == {channel.pk}
 
 
-def test_a_publisher_sends_one_task_per_channel_and_hundred_sources(published):
+def test_a_publisher_sends_one_task_per_channel_and_at_most_so_many_sources(published):
     publisher = intake.Publisher(linger=3600)  # its thread waits; the test flushes
-    publisher.add(1, [f"U{i}" for i in range(250)])
+    per_task = intake.SOURCES_PER_TASK
+    publisher.add(1, [f"U{i}" for i in range(2 * per_task + 50)])
     publisher.add(2, ["Ua", "Ub"])
     publisher.add(1, ["U0", "U1"])  # already waiting
 
     assert publisher.flush() == 4
-    assert [(pk, len(sources)) for pk, sources in published] == [(1, 100), (1, 100), (1, 50), (2, 2)]
+    assert [(pk, len(sources)) for pk, sources in published] == [(1, per_task), (1, per_task), (1, 50), (2, 2)]
     assert publisher.flush() == 0
 
 
@@ -411,7 +415,7 @@ def test_a_broker_that_is_down_leaves_the_events_pending_for_the_sweeper(client,
 # --- the lean WSGI path ------------------------------------------------------------------------------------
 
 
-def wsgi_post(path: str, body: bytes, signature: str | None = None, method: str = "POST"):
+def wsgi_post(path: str, body: bytes, signature: str | None = None, method: str = "POST", multithread=False, **extra):
     """Call config.wsgi.application as gunicorn would; returns (status code, headers, body)."""
     from config.wsgi import application
 
@@ -429,10 +433,11 @@ def wsgi_post(path: str, body: bytes, signature: str | None = None, method: str 
         "wsgi.input": io.BytesIO(body),
         "wsgi.url_scheme": "http",
         "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": False,
+        "wsgi.multithread": multithread,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
         "wsgi.version": (1, 0),
+        **extra,
     }
     if signature:
         environ["HTTP_X_LINE_SIGNATURE"] = signature
@@ -445,7 +450,7 @@ def wsgi_post(path: str, body: bytes, signature: str | None = None, method: str 
     try:
         content = b"".join(response)
     finally:
-        response.close()
+        getattr(response, "close", lambda: None)()
     return answer["status"], answer["headers"], content
 
 
@@ -477,13 +482,183 @@ def test_the_webhook_prefix_of_the_wsgi_entry_reaches_the_webhook_and_nothing_el
     assert status == 200 and "csrftoken" in headers.get("Set-Cookie", "")
 
 
-def test_the_lean_url_conf_routes_the_webhook_to_the_same_view():
+def test_the_wsgi_entry_answers_the_webhook_route_and_only_it():
     import config.wsgi
 
     path = reverse("line-webhook", kwargs={"channel_id": "2000100000"})
     assert path.startswith(config.wsgi.WEBHOOK_PREFIX)
-    assert resolve(path, urlconf="config.wsgi").func is resolve(path).func
-    assert reverse("line-webhook", urlconf="config.wsgi", kwargs={"channel_id": "2000100000"}) == path
+    post = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "wsgi.url_scheme": "http"}
+    assert webhook_wsgi.channel_id_of(post) == "2000100000"
+    assert webhook_wsgi.channel_id_of(dict(post, REQUEST_METHOD="GET")) is None
+    assert webhook_wsgi.channel_id_of(dict(post, PATH_INFO=path + "x/")) is None
+
+
+def test_a_plain_http_webhook_is_left_to_the_site_when_it_requires_https(settings):
+    # The site's SecurityMiddleware then redirects it, as it redirects every plain-HTTP request.
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    post = {"REQUEST_METHOD": "POST", "PATH_INFO": "/webhooks/line/2000100000/", "wsgi.url_scheme": "http"}
+
+    assert webhook_wsgi.channel_id_of(post) is None
+    assert webhook_wsgi.channel_id_of(dict(post, HTTP_X_FORWARDED_PROTO="http")) is None
+    assert webhook_wsgi.channel_id_of(dict(post, HTTP_X_FORWARDED_PROTO="https")) == "2000100000"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_https_webhook_behind_the_proxy_is_stored_and_carries_hsts(channel, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 3600
+
+    status, headers, _ = wsgi_post(
+        channel.webhook_path, fx.raw("follow"), fx.SIGNATURES["follow"], HTTP_X_FORWARDED_PROTO="https"
+    )
+
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=3600"
+    assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wsgi_refusal_is_json_with_the_reason(channel):
+    status, headers, body = wsgi_post(channel.webhook_path, b"{not json", fx.sign(fx.SECRET, b"{not json"))
+
+    assert status == 400 and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["message"] == "The body is not valid JSON."
+
+
+# --- group commit: the POSTs of a threaded server share one insert ---------------------------------------
+
+
+class HeldWriter:
+    """The group commit's inserts, recorded (how many POSTs each wrote); the first waits for release()."""
+
+    def __init__(self, monkeypatch):
+        self.writes: list[int] = []
+        self._release = threading.Event()
+        real_insert = intake._insert
+
+        def insert(conn, posts, now):
+            self.writes.append(len(posts))
+            if len(self.writes) == 1:
+                self._release.wait(20)
+            real_insert(conn, posts, now)
+
+        monkeypatch.setattr(intake, "_insert", insert)
+
+    def release(self) -> None:
+        self._release.set()
+
+
+def _post_in_thread(path: str, body: bytes, statuses: list) -> threading.Thread:
+    """POST from a thread of its own, as gunicorn's gthread workers do; its status goes to ``statuses``."""
+
+    def post() -> None:
+        try:
+            statuses.append(wsgi_post(path, body, fx.sign(fx.SECRET, body), multithread=True)[0])
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    return thread
+
+
+def _held_group(monkeypatch, first: tuple[str, bytes], rest: list[tuple[str, bytes]]) -> tuple[list[int], list[int]]:
+    """POST ``first``; while the writer is held inside its insert, POST ``rest`` and wait until all of them
+    are waiting for the writer; then let it go. Returns (the POSTs per insert, the statuses)."""
+    writer = HeldWriter(monkeypatch)
+    statuses: list[int] = []
+    threads = [_post_in_thread(*first, statuses)]
+    wait_until(lambda: writer.writes, timeout=10, message="the writer to take the first POST")
+    threads += [_post_in_thread(path, body, statuses) for path, body in rest]
+    wait_until(lambda: intake.group_commit.waiting() == len(rest), timeout=10, message="the POSTs to gather")
+    writer.release()
+    for thread in threads:
+        thread.join(30)
+    return writer.writes, statuses
+
+
+def _bodies(count: int, per_post: int = 1) -> list[bytes]:
+    base = fx.events("message_text")[0]
+    return [
+        fx.encode(
+            [
+                dict(
+                    base,
+                    webhookEventId=f"01JGKZ3QW8V4M1N2P3Q{i:03d}{j:04d}",
+                    source={"type": "user", "userId": f"U{i:032x}"},
+                )
+                for j in range(per_post)
+            ]
+        )
+        for i in range(count)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_posts_waiting_together_share_one_insert_and_each_answers_after_its_commit(channel, monkeypatch):
+    fx.post(Client(), channel, fx.events("follow"))  # the channel is cached
+    bodies = [(channel.webhook_path, body) for body in _bodies(20, per_post=3)]
+
+    writes, statuses = _held_group(monkeypatch, bodies[0], bodies[1:])
+
+    assert statuses == [200] * 20
+    assert writes == [1, 19]  # the nineteen that gathered meanwhile went in one statement
+    assert WebhookEvent.objects.count() == 1 + 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_concurrent_posts_are_each_stored_once_before_their_200(channel):
+    bodies = _bodies(40)
+    statuses: list[int] = []
+    threads = [_post_in_thread(channel.webhook_path, body, statuses) for body in bodies + bodies[:10]]
+    for thread in threads:  # ten of them twice, as LINE may duplicate
+        thread.join(30)
+
+    assert statuses == [200] * 50
+    assert WebhookEvent.objects.count() == 40
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_post_whose_channel_is_gone_fails_alone_in_its_group(channel, monkeypatch):
+    other = ChannelFactory(channel_secret=fx.SECRET, bot_user_id=fx.DESTINATION)
+    fx.post(Client(), channel, fx.events("follow"))
+    fx.post(Client(), other, fx.events("follow"))
+    Channel.objects.filter(pk=other.pk).delete()
+    # This process still holds the deleted channel, as another process's deletion leaves it.
+    intake._channels[other.channel_id] = (
+        time.monotonic() + 60,
+        intake.ChannelKeys(other.pk, other.channel_id, fx.SECRET, fx.DESTINATION),
+    )
+    bodies = _bodies(6)
+
+    writes, statuses = _held_group(
+        monkeypatch,
+        (channel.webhook_path, bodies[0]),
+        [(channel.webhook_path, body) for body in bodies[1:5]] + [(other.webhook_path, bodies[5])],
+    )
+
+    assert writes[:2] == [1, 5]  # the five shared a statement, which failed; then each went alone
+    assert sorted(statuses) == [200] * 5 + [404]
+    assert WebhookEvent.objects.count() == 1 + 5
+    assert other.channel_id not in intake._channels
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("threaded", [False, True])
+def test_nul_and_lone_surrogates_are_stored_as_replacement_characters(channel, threaded):
+    event = dict(fx.events("message_text")[0], webhookEventId="01JGKZ3QW8V4M1N2P3Q4R5S6T7")
+    body = fx.encode([event]).replace(
+        json.dumps(event["message"]["text"]).encode(), rb'"nul \\u0000 \u0000 lone \ud800 pair \ud83d\ude00"'
+    )
+    assert rb"\u0000" in body
+
+    status, _, _ = wsgi_post(channel.webhook_path, body, fx.sign(fx.SECRET, body), multithread=threaded)
+
+    assert status == 200
+    stored = WebhookEvent.objects.get()
+    assert stored.payload["message"]["text"] == "nul \\u0000 \ufffd lone \ufffd pair \U0001f600"
 
 
 def test_nan_and_infinity_are_not_json_and_get_a_400(client, channel):
