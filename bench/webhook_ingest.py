@@ -262,6 +262,43 @@ def closed_loop(port, bodies, args, workdir, seconds=None, quiet=False):
     return asyncio.run(python_closed_loop(port, bodies, args.connections, seconds))
 
 
+class CpuMeter:
+    """CPU seconds (user + system) spent by one server's process group and, for ours, by the PostgreSQL
+    processes serving the bench database (its backends, the WAL writer, checkpointer and background writer).
+    Read from /proc; unlike a rate, CPU per event hardly moves when other jobs share the cores."""
+
+    def __init__(self, pgid: int, database_url: str | None = None):
+        self.pgid, self.database_url = pgid, database_url
+
+    @staticmethod
+    def _stat(pid: str):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return int(fields[2]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def read(self) -> tuple[float, float]:
+        app = 0.0
+        for pid in os.listdir("/proc"):
+            if pid.isdigit() and (stat := self._stat(pid)) and stat[0] == self.pgid:
+                app += stat[1]
+        return app, self._database()
+
+    def _database(self) -> float:
+        if not self.database_url:
+            return 0.0
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            pids = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (datname = current_database()"
+                " OR backend_type IN ('walwriter', 'checkpointer', 'background writer'))"
+            ).fetchall()
+        return sum(stat[1] for (pid,) in pids if (stat := self._stat(str(pid))))
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))] * 1000 if values else float("nan")
@@ -359,10 +396,12 @@ def purge_queue(env: dict) -> None:
     )
 
 
-def gunicorn(app: str, port: int, workers: int, env: dict, cwd: Path):
+def gunicorn(app: str, port: int, args, env: dict, cwd: Path):
+    """The app under the web process's own gunicorn settings (config/gunicorn.conf.py), both apps alike."""
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", app, "-w", str(workers), "-b", f"127.0.0.1:{port}"]
-        + ["--log-level", "warning", "--backlog", "2048"],
+        [sys.executable, "-m", "gunicorn", app, "-c", str(ROOT / "config" / "gunicorn.conf.py")]
+        + ["-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+        + (["-k", "sync"] if args.sync else ["--threads", str(args.threads)]),
         cwd=cwd,
         env=env,
         start_new_session=True,
@@ -378,14 +417,19 @@ def stop(proc):
 # --- measuring ----------------------------------------------------------------------------------------------
 
 
-def measure(name: str, port: int, per_post: int, args, tag: str, workdir: Path) -> dict:
+def measure(name: str, port: int, per_post: int, args, tag: str, workdir: Path, meter: CpuMeter) -> dict:
     """Warm-up, peak (closed loop), then half of that peak (open loop); prints one line."""
     warm_bodies = make_bodies(8000 if per_post == 1 else 400, per_post, f"{tag}W")
     warm = closed_loop(port, warm_bodies, args, workdir, seconds=2, quiet=True)
     # Enough distinct bodies for three times the warm-up's rate over the whole run.
     guess = warm["ok"] / warm["elapsed"] if warm["elapsed"] else 100
     posts = int(max(guess, 50) * args.seconds * 3) + 100
-    peak = closed_loop(port, make_bodies(posts, per_post, f"{tag}P"), args, workdir)
+    bodies = make_bodies(posts, per_post, f"{tag}P")
+    cpu_before = meter.read()
+    peak = closed_loop(port, bodies, args, workdir)
+    cpu_after = meter.read()
+    answered = (peak["ok"] + peak["bad"]) * per_post or 1
+    cpu_app, cpu_db = ((after - before) / answered * 1e6 for before, after in zip(cpu_before, cpu_after, strict=True))
     peak["ok"] = min(peak["ok"], posts)  # distinct bodies answered (wrk repeats them if it runs out)
     peak_posts = peak["ok"] / peak["elapsed"]
     half = asyncio.run(
@@ -401,11 +445,14 @@ def measure(name: str, port: int, per_post: int, args, tag: str, workdir: Path) 
         "half_p99": half["p99"],
         "answered_events": (peak["ok"] + half["ok"]) * per_post,
         "non200": peak["bad"] + half["bad"] + warm["bad"],
+        "cpu_app_us": cpu_app,
+        "cpu_db_us": cpu_db,
     }
     print(
         f"{name:9} {per_post:>4}/POST {row['events_per_s']:>9.0f} ev/s  peak p50 {row['peak_p50']:6.1f} ms "
         f"p99 {row['peak_p99']:6.1f} ms | half load p50 {row['half_p50']:6.1f} ms p99 {row['half_p99']:6.1f} ms"
-        f"  non-200: {row['non200']}",
+        f"  non-200: {row['non200']} | CPU an event at peak: server {cpu_app:.1f} µs"
+        + (f" + PostgreSQL {cpu_db:.1f} µs" if meter.database_url else ""),
         flush=True,
     )
     return row
@@ -451,9 +498,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="length of each peak and half-load run")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--workers", type=int, default=2 * (os.cpu_count() or 2) + 1, help="gunicorn sync workers, both apps"
-    )
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn processes, both apps (default: as deployed)")
+    parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn process (gthread), both apps")
+    parser.add_argument("--sync", action="store_true", help="sync workers (2 x CPUs + 1) instead, both apps")
     parser.add_argument("--connections", type=int, default=64, help="closed-loop connections, both apps")
     parser.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -463,6 +510,8 @@ def main():
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         raise SystemExit("this benchmark runs on PostgreSQL: pass --database-url postgres://...")
+    cpus = os.cpu_count() or 2
+    args.workers = args.workers or (2 * cpus + 1 if args.sync else cpus + 1)
     args.use_wrk = shutil.which("wrk") is not None
     if not args.use_wrk:
         print("note: wrk not found (apt-get install wrk); peaks measured with the Python client instead")
@@ -476,23 +525,26 @@ def main():
         prepare_db(env)
         (workdir / "baseline.py").write_text(BASELINE)
         ours_port, base_port = free_port(), free_port()
-        procs.append(gunicorn("config.wsgi:application", ours_port, args.workers, env, ROOT))
-        procs.append(gunicorn("baseline:app", base_port, args.workers, {**os.environ, "BENCH_SECRET": SECRET}, workdir))
+        procs.append(gunicorn("config.wsgi:application", ours_port, args, env, ROOT))
+        procs.append(gunicorn("baseline:app", base_port, args, {**os.environ, "BENCH_SECRET": SECRET}, workdir))
         wait_http(ours_port, procs[0])
         wait_http(base_port, procs[1])
         print(
-            f"gunicorn sync workers: {args.workers} each; closed loop: "
+            f"gunicorn: {args.workers} {'sync workers' if args.sync else f'gthread workers x {args.threads} threads'}"
+            " each; closed loop: "
             f"{'wrk -t1' if args.use_wrk else 'Python'} -c{args.connections}; {args.seconds:g} s runs; "
             f"{args.repeats} repeats; {os.cpu_count()} CPUs; load average before {load_before[0]:.1f}",
             flush=True,
         )
         results = {("ours", 1): [], ("ours", 100): [], ("baseline", 1): [], ("baseline", 100): []}
+        meters = {"ours": CpuMeter(procs[0].pid, database_url), "baseline": CpuMeter(procs[1].pid)}
         run_id = secrets.token_hex(3).upper()
         for r in range(args.repeats):
             for per_post in (1, 100):
                 for name, port in (("ours", ours_port), ("baseline", base_port)):
                     tag = f"{'B' if name == 'ours' else 'X'}{run_id}R{r}N{per_post}"
-                    results[(name, per_post)].append(measure(name, port, per_post, args, tag, workdir))
+                    meter = meters[name]
+                    results[(name, per_post)].append(measure(name, port, per_post, args, tag, workdir, meter))
         answered = sum(row["answered_events"] for (name, _), rows in results.items() if name == "ours" for row in rows)
         missing_now = durable_probe(ours_port, database_url, f"B{run_id}")
     finally:
@@ -512,7 +564,8 @@ def main():
             print(
                 f"{name:9} {per_post:>4}/POST {median(rows, 'events_per_s'):>9.0f} ev/s  peak p50 "
                 f"{median(rows, 'peak_p50'):6.1f} ms p99 {median(rows, 'peak_p99'):6.1f} ms | half load p50 "
-                f"{median(rows, 'half_p50'):6.1f} ms p99 {median(rows, 'half_p99'):6.1f} ms"
+                f"{median(rows, 'half_p50'):6.1f} ms p99 {median(rows, 'half_p99'):6.1f} ms | CPU an event "
+                f"{median(rows, 'cpu_app_us') + median(rows, 'cpu_db_us'):.1f} µs"
             )
     durable = stored >= answered and missing_now == 0
     print(
