@@ -592,7 +592,8 @@ class Publisher:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="webhook-publisher", daemon=True)
                 self._thread.start()
-        self._wake.set()
+        if not self._wake.is_set():  # already set: the thread flushes after its linger, this included
+            self._wake.set()
 
     def flush(self) -> int:
         """Send everything waiting now; returns the number of tasks sent."""

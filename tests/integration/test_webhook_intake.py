@@ -646,6 +646,22 @@ def test_a_post_whose_channel_is_gone_fails_alone_in_its_group(channel, monkeypa
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_post_the_database_keeps_waiting_gets_503_and_its_redelivery_collapses(channel, monkeypatch):
+    monkeypatch.setattr(intake, "GROUP_WAIT_SECONDS", 0.3)
+    writer = HeldWriter(monkeypatch)  # the database does not answer the first insert until released
+    body = _bodies(1)[0]
+
+    status, _, answer = wsgi_post(channel.webhook_path, body, fx.sign(fx.SECRET, body), multithread=True)
+
+    assert status == 503 and "send the events again" in json.loads(answer)["message"]
+    writer.release()  # the insert goes through after all
+    wait_until(lambda: WebhookEvent.objects.count() == 1, timeout=10)
+    status, _, _ = wsgi_post(channel.webhook_path, body, fx.sign(fx.SECRET, body), multithread=True)
+    assert status == 200  # LINE's redelivery
+    assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("threaded", [False, True])
 def test_nul_and_lone_surrogates_are_stored_as_replacement_characters(channel, threaded):
     event = dict(fx.events("message_text")[0], webhookEventId="01JGKZ3QW8V4M1N2P3Q4R5S6T7")
