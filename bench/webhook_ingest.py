@@ -499,7 +499,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=10, help="length of each peak and half-load run")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=0, help="gunicorn processes, both apps (default: as deployed)")
-    parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn process (gthread), both apps")
+    parser.add_argument("--threads", type=int, default=32, help="threads per gunicorn process (gthread), both apps")
     parser.add_argument("--sync", action="store_true", help="sync workers (2 x CPUs + 1) instead, both apps")
     parser.add_argument("--connections", type=int, default=64, help="closed-loop connections, both apps")
     parser.add_argument(
@@ -511,7 +511,7 @@ def main():
     if not args.database_url.startswith("postgres"):
         raise SystemExit("this benchmark runs on PostgreSQL: pass --database-url postgres://...")
     cpus = os.cpu_count() or 2
-    args.workers = args.workers or (2 * cpus + 1 if args.sync else cpus + 1)
+    args.workers = args.workers or (2 * cpus + 1 if args.sync else max(2, cpus))
     args.use_wrk = shutil.which("wrk") is not None
     if not args.use_wrk:
         print("note: wrk not found (apt-get install wrk); peaks measured with the Python client instead")
