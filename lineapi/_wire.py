@@ -26,6 +26,7 @@ import select
 import socket
 import ssl
 import threading
+import weakref
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -78,7 +79,8 @@ class Wire:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._routes: dict[str, Route | None] = {}
-        self._open: set[socket.socket] = set()  # every thread's sockets, so close() reaches them
+        # Every thread's sockets, so close() reaches them; weak, so a thread that ends takes its own along.
+        self._open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
 
     def serves(self, base: str) -> bool:
         """True when requests to ``base`` (scheme://host[:port]) go through this path."""
@@ -107,13 +109,16 @@ class Wire:
         route = self._routes[base]
         assert route is not None, "request() called for a host this path does not serve"
         data = _request_bytes(method, path, route.host_header, headers, body)
-        socks: dict[str, socket.socket] = self._local.__dict__.setdefault("socks", {})
+        socks = self._local.__dict__.get("socks")
+        if socks is None:
+            socks = self._local.socks = _ThreadSockets()
         sock = socks.pop(base, None)
         if sock is not None and _dropped(sock):
             self._forget(sock)
             sock = None
         if sock is None:
             sock = self._connect(route, _seconds(timeout, 0))
+        response = None
         try:
             sock.settimeout(_seconds(timeout, 1))
             sock.sendall(data)
@@ -121,6 +126,8 @@ class Wire:
             response.begin()
             content = response.read()
         except BaseException:
+            if response is not None:
+                response.close()  # its reader holds the socket open
             self._forget(sock)  # a half-sent request or half-read answer leaves the connection unusable
             raise
         if response.will_close:
@@ -153,10 +160,19 @@ class Wire:
     def close(self) -> None:
         """Close every thread's connections (a thread that sends again opens a new one)."""
         with self._lock:
-            socks, self._open = list(self._open), set()
+            socks, self._open = list(self._open), weakref.WeakSet()
         for sock in socks:
             sock.close()
         self._local = threading.local()
+
+
+class _ThreadSockets(dict[str, socket.socket]):
+    """One thread's idle connections by host. Senders start threads per task: when a thread ends, its
+    thread-local data goes and the connections are closed here (not left open until the client goes)."""
+
+    def __del__(self) -> None:
+        for sock in self.values():
+            sock.close()
 
 
 def _request_bytes(method: str, path: str, host: str, headers: dict[str, str], body: bytes | None) -> bytes:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import ipaddress
+import os
 import ssl
 import threading
 import time
@@ -52,6 +54,20 @@ def test_pushes_from_one_thread_share_a_connection_and_threads_do_not(client: Li
     other.join()
     ports = [s.client_port for s in line.requests_to(PUSH)]
     assert ports[0] == ports[1] != ports[2]
+
+
+def test_threads_that_come_and_go_leave_no_connection_open(client: LineClient, line: FakeLine) -> None:
+    """A campaign sender starts its HTTP threads per task; their connections must end with them."""
+    line.on("POST", PUSH, OK)
+    push(client)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        thread = threading.Thread(target=push, args=(client,))
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert len(line.requests_to(PUSH)) == 21
+    assert len(os.listdir("/proc/self/fd")) <= before + 2
 
 
 def test_a_connection_line_closed_while_idle_is_opened_again_without_resending(
