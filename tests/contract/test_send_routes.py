@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -49,7 +50,9 @@ def call(app, method: str, path: str, body: dict | None = None, token: str = TOK
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # A thread of its own: browser tests leave an event loop running in this one (Playwright's sync API).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start, body_parts = sent[0], [m.get("body", b"") for m in sent[1:]]
     answer = b"".join(body_parts)
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, json.loads(answer or b"{}")
