@@ -98,7 +98,10 @@ class Campaign(models.Model):
     # died (killed worker, lost message) and the sweeper queues it again, at most once per lease.
     freezer_seen_at = models.DateTimeField(null=True, blank=True)
     senders_seen_at = models.DateTimeField(null=True, blank=True)
-    kicked_at = models.DateTimeField(null=True, blank=True)  # when freezer/senders were last queued
+    kicked_at = models.DateTimeField(null=True, blank=True)  # when freezer/senders/thread log were last queued
+    # When every recipient's thread got the campaign's lines (multicast and push); until then the sweeper
+    # queues the thread log again whenever nothing has worked on it for a lease.
+    threads_logged_at = models.DateTimeField(null=True, blank=True)
     pause_reason = models.CharField(_("paused because"), max_length=10, choices=PauseReason.choices, blank=True)
     status_note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

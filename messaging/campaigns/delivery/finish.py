@@ -60,10 +60,15 @@ def campaign_log_in_threads(*, campaign_pk: int) -> int:
     from messaging.campaign_log import campaign_sends_log
 
     campaign = Campaign.objects.get(pk=campaign_pk)
+    if campaign.threads_logged_at is not None:
+        return 0
     via = "push" if campaign.delivery == Delivery.PUSH else "multicast"
     written = 0
     batches = campaign.batches.filter(state=BatchState.ACCEPTED).order_by("pk")
-    for batch in batches.only("user_ids", "accepted_at", "accepted_request_id", "error").iterator(chunk_size=50):
+    rows = batches.only("user_ids", "accepted_at", "accepted_request_id", "error").iterator(chunk_size=50)
+    for n, batch in enumerate(rows):
+        if n % 50 == 0:  # alive: the sweeper leaves a thread log that is still at work alone
+            Campaign.objects.filter(pk=campaign_pk).update(kicked_at=timezone.now())
         failed = {f.get("user_id") for f in (batch.error or {}).get("failures", []) if isinstance(f, dict)}
         written += campaign_sends_log(
             channel_id=campaign.channel_id, campaign_id=campaign.pk,
@@ -71,7 +76,29 @@ def campaign_log_in_threads(*, campaign_pk: int) -> int:
             sent_at=batch.accepted_at or campaign.finished_at or timezone.now(),
             request_id=batch.accepted_request_id, personalize=campaign.personalize,
         )
+    Campaign.objects.filter(pk=campaign_pk).update(threads_logged_at=timezone.now())
     return written
+
+
+def _relog_unlogged_threads(now, lease: timedelta) -> list[int]:
+    """Queue the thread log again for finished campaigns whose log task was lost (a killed worker, a lost
+    message): at most once a lease, and never while a log task stamps the campaign as alive."""
+    from ..tasks import log_campaign_in_threads
+
+    stale = now - lease
+    pks = list(
+        Campaign.objects.filter(
+            state__in=(CampaignState.DONE, CampaignState.FAILED), delivery__in=(Delivery.MULTICAST, Delivery.PUSH),
+            accepted_count__gt=0, threads_logged_at__isnull=True, finished_at__lt=stale,
+        ).filter(Q(kicked_at__isnull=True) | Q(kicked_at__lt=stale)).values_list("pk", flat=True)[:100]
+    )
+    for pk in pks:
+        # Claimed with a conditional UPDATE, so two sweepers at once queue it once.
+        if Campaign.objects.filter(pk=pk).filter(Q(kicked_at__isnull=True) | Q(kicked_at__lt=stale)).update(
+            kicked_at=now
+        ):
+            log_campaign_in_threads.delay_on_commit(pk)
+    return pks
 
 
 def narrowcast_poll(*, campaign_pk: int) -> str:
@@ -100,7 +127,8 @@ def deliveries_sweep() -> dict:
     * batches whose lease ran out go back to pending;
     * a sending campaign whose freezer or senders stopped stamping their heartbeat gets them queued again,
       at most once per lease (a queued task that is merely waiting is not multiplied);
-    * complete campaigns are finished.
+    * complete campaigns are finished;
+    * finished multicast and push campaigns whose thread log was lost get it queued again.
     """
     now = timezone.now()
     lease = timedelta(seconds=conf.lease_seconds())
@@ -111,7 +139,8 @@ def deliveries_sweep() -> dict:
             "pk", "frozen", "delivery", "freezer_seen_at", "senders_seen_at", "kicked_at"):
         if _restart_if_stalled(campaign, now, lease, expired={c for _pk, c in released}):
             restarted.append(campaign.pk)
-    return {"started": started, "released": len(released), "restarted": restarted}
+    relogged = _relog_unlogged_threads(now, lease)
+    return {"started": started, "released": len(released), "restarted": restarted, "relogged": relogged}
 
 
 def _start(pk: int) -> bool:
