@@ -65,6 +65,8 @@ def test_verify_reads_channel_and_lifetime_and_keeps_the_token_out_of_logs(
     line: FakeLine, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # line-bot-sdk's Configuration sets urllib3's logger to WARNING for the whole process when any test made one.
+    caplog.set_level(logging.DEBUG, logger="urllib3")
     token = "token-under-test-0123456789"
     line.on("GET", "/oauth2/v2.1/verify", Reply(200, {"client_id": "1234", "expires_in": 100, "scope": "P CM"}))
     info = verify_token(api_base=line.base_url, access_token=token)
