@@ -229,6 +229,12 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["channel", "-last_message_at", "-id"], name="conversation_list_idx"),
             models.Index(fields=["channel", "status", "-last_message_at", "-id"], name="conversation_status_idx"),
+            # The unread total reads the unread conversations alone (selectors.unread_total).
+            models.Index(
+                fields=["channel", "unread_count"],
+                condition=models.Q(unread_count__gt=0),
+                name="conversation_unread_idx",
+            ),
         ]
         ordering = ["-last_message_at", "-id"]
         verbose_name = _("conversation")

@@ -69,6 +69,26 @@ def test_the_inbox_lists_conversations_newest_first_with_unread_counts_and_previ
     assert "Mei Lin" in page
 
 
+def test_the_unread_total_counts_every_unread_message_and_says_more_than_past_its_bound(
+    agent_client, channel, monkeypatch
+):
+    from accounts.tests.factories import ChannelFactory as Other
+    from messaging import selectors
+
+    other = Other()
+    for i, unread in enumerate([3, 1, 0, 2]):
+        Conversation.objects.create(channel=channel, source_type="user", source_id=f"U{i:032x}", unread_count=unread)
+    Conversation.objects.create(channel=other, source_type="user", source_id="U" + "f" * 32, unread_count=9)
+
+    total = agent_client.get(url("inbox-list", channel)).content.decode()
+    assert "6 unread messages" in total  # the other channel's nine are not ours
+
+    monkeypatch.setattr(selectors, "UNREAD_CONVERSATIONS_SUMMED", 2)
+    # The two largest (3 + 2), and there is more: at least 6 in truth.
+    assert selectors.unread_total(channel) == selectors.UnreadTotal(messages=5, more=True)
+    assert "More than 5 unread messages" in agent_client.get(url("inbox-list", channel)).content.decode()
+
+
 def test_every_kind_of_message_shows_in_the_thread(agent_client, channel, line, arrive):
     arrive(
         "follow",
