@@ -43,9 +43,17 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 @admin.register(Friend)
 class FriendAdmin(admin.ModelAdmin):
-    list_display = ["user_id", "display_name", "channel", "is_following", "followed_at", "last_contact_at"]
+    list_display = [
+        "user_id",
+        "display_name",
+        "channel",
+        "is_following",
+        "customer_id",
+        "followed_at",
+        "last_contact_at",
+    ]
     list_filter = ["channel", "is_following", "language"]
-    search_fields = ["user_id", "display_name"]
+    search_fields = ["user_id", "display_name", "customer_id"]
     filter_horizontal = ["tags"]
 
 

@@ -42,6 +42,8 @@ class FriendSerializer(serializers.ModelSerializer):
             "last_contact_at",
             "tags",
             "notes",
+            "customer_id",
+            "linked_at",
             "profile_fetched_at",
             "created_at",
         ]
@@ -180,6 +182,8 @@ class FriendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             qs = qs.filter(tags__name=p["tag"])
         if p.get("q"):
             qs = qs.filter(display_name__icontains=p["q"])
+        if p.get("linked") in ("true", "false"):
+            qs = qs.exclude(customer_id="") if p["linked"] == "true" else qs.filter(customer_id="")
         return qs
 
     @extend_schema(request=TagChangeSerializer, responses=FriendSerializer)

@@ -50,6 +50,10 @@ class Friend(models.Model):
     first_contact_at = models.DateTimeField(_("first contact"), null=True, blank=True)
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # The business's own ID for the customer this friend linked their LINE account to (LINE's account
+    # link; filled by the linking app). Empty: not linked.
+    customer_id = models.CharField(_("linked customer"), max_length=255, blank=True)
+    linked_at = models.DateTimeField(_("linked at"), null=True, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="friends", verbose_name=_("tags"))
     profile_fetched_at = models.DateTimeField(_("profile fetched at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

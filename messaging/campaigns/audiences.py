@@ -119,6 +119,10 @@ def segment_filter_q(filters: dict) -> Q:
         q &= Q(last_contact_at__lt=now - timedelta(days=int(days))) | Q(last_contact_at__isnull=True)
     if languages := [lang for lang in filters.get("languages") or [] if lang]:
         q &= Q(language__in=languages)
+    if filters.get("linked") == "yes":
+        q &= ~Q(customer_id="")
+    elif filters.get("linked") == "no":
+        q &= Q(customer_id="")
     return q
 
 

@@ -199,6 +199,11 @@ class SegmentForm(forms.Form):
     contacted_within_days = forms.IntegerField(label=_("Wrote to us within (days)"), min_value=1, required=False)
     not_contacted_for_days = forms.IntegerField(label=_("Silent for at least (days)"), min_value=1, required=False)
     languages = forms.CharField(label=_("Languages"), required=False, help_text=_("Comma separated, e.g. ja, zh-TW"))
+    linked = forms.ChoiceField(
+        label=_("Linked to a customer account"),
+        required=False,
+        choices=[("", _("Either")), ("yes", _("Linked")), ("no", _("Not linked"))],
+    )
 
     def __init__(self, *args, channel, **kwargs):
         super().__init__(*args, **kwargs)
@@ -215,6 +220,8 @@ class SegmentForm(forms.Form):
             if d.get(key):
                 out[key] = d[key]
         out["languages"] = [x.strip() for x in (d.get("languages") or "").split(",") if x.strip()]
+        if d.get("linked"):
+            out["linked"] = d["linked"]
         return out
 
 

@@ -89,6 +89,19 @@ def test_the_unread_total_counts_every_unread_message_and_says_more_than_past_it
     assert "More than 5 unread messages" in agent_client.get(url("inbox-list", channel)).content.decode()
 
 
+def test_the_thread_says_which_customer_a_linked_friend_is(agent_client, channel, line, arrive):
+    arrive("message_text")
+    conversation = Conversation.objects.get(source_id=fx.USER_ID)
+    page = agent_client.get(url("inbox-conversation", channel, conversation.pk)).content.decode()
+    assert 'data-testid="linked-customer"' not in page
+
+    conversation.friend.__class__.objects.filter(pk=conversation.friend_id).update(
+        customer_id="CUST-0042", linked_at=timezone.now()
+    )
+    page = agent_client.get(url("inbox-conversation", channel, conversation.pk)).content.decode()
+    assert "linked to customer CUST-0042" in page
+
+
 def test_every_kind_of_message_shows_in_the_thread(agent_client, channel, line, arrive):
     arrive(
         "follow",

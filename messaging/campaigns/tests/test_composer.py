@@ -335,3 +335,32 @@ def test_textv2_emoji_substitutions_show_in_the_preview(shop, marketer, client):
     data = preview(client, shop, message)
     assert data["errors"] == {}
     assert emoji.image_url(product, "003") in data["html"] and "{ok}" in data["html"]
+
+
+def test_a_segment_of_friends_linked_or_not_to_a_customer_account(shop, marketer, client):
+    from messaging.campaigns.audiences import AudienceKind, estimate_reach
+    from messaging.campaigns.models import Segment
+
+    linked = friends(shop, 3, start=100, customer_id="C-1", linked_at=timezone.now()).filter(customer_id="C-1")
+    assert linked.count() == 3
+    for name, choice in (("Members", "yes"), ("Guests", "no")):
+        response = client.post(reverse("campaign-segments", args=[shop.pk]), {"name": name, "linked": choice})
+        assert response.status_code == 302
+
+    reach = {
+        s.name: estimate_reach(shop, AudienceKind.SEGMENT, {"include_segments": [s.pk]}).count
+        for s in Segment.objects.filter(channel=shop)
+    }
+    assert reach == {"Members": 3, "Guests": 12}
+    page = client.get(reverse("campaign-segments", args=[shop.pk])).content.decode()
+    assert "Linked to a customer account" in page
+
+
+def test_the_friends_api_filters_and_shows_the_linked_customer(shop, marketer):
+    friends(shop, 2, start=200, customer_id="C-9", linked_at=timezone.now())
+    api = APIClient()
+    api.force_authenticate(marketer)
+
+    rows = api.get("/api/v1/friends/", {"channel": shop.pk, "linked": "true"}).json()["results"]
+    assert {r["customer_id"] for r in rows} == {"C-9"} and len(rows) == 2
+    assert len(api.get("/api/v1/friends/", {"channel": shop.pk, "linked": "false"}).json()["results"]) == 12
