@@ -286,11 +286,10 @@ def store(channel, events: list[dict], body: bytes | None = None, *, concurrent:
             _insert(connection, [Post(channel.pk, events, text)], datetime.now(tz=UTC))
             transaction.on_commit(lambda: enqueue(channel.pk, sources))
             return Accepted(len(events), sources)
-        if concurrent:  # a threaded server: never eager Celery, straight to the publisher thread
+        if concurrent:
             group_commit.write(Post(channel.pk, events, text))
-            publisher.add(channel.pk, sources)
-            return Accepted(len(events), sources)
-        _insert(connection, [Post(channel.pk, events, text)], datetime.now(tz=UTC))
+        else:
+            _insert(connection, [Post(channel.pk, events, text)], datetime.now(tz=UTC))
     except IntegrityError:
         # The only constraint a conflict-ignoring insert can break is the channel's foreign key: the
         # channel was deleted since this process cached it.
