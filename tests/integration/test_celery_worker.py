@@ -36,6 +36,6 @@ def test_a_worker_runs_a_task_enqueued_on_commit(celery_worker_process, linesim)
         channel.refresh_from_db()
         return channel.issued_token != old_token
 
-    wait_until(renewed, timeout=60, message="the worker to renew the token\n" + celery_worker_process.output())
+    wait_until(renewed, timeout=60, message=lambda: "the worker to renew the token\n" + celery_worker_process.output())
     assert channel.issued_token_is_fresh()
     assert "renew_channel_tokens" in celery_worker_process.output()

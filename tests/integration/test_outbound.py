@@ -153,7 +153,7 @@ def _wait_sent(row, worker) -> Message:
     wait_until(
         lambda: Message.objects.get(pk=row.pk).delivery == "sent",
         timeout=60,
-        message="the push to be confirmed\n" + worker.output()[-3000:],
+        message=lambda: "the push to be confirmed\n" + worker.output()[-3000:],
     )
     return Message.objects.get(pk=row.pk)
 
@@ -172,7 +172,7 @@ def test_a_worker_killed_in_the_middle_of_a_push_leaves_it_to_the_sweeper_and_th
     wait_until(
         lambda: Message.objects.filter(pk=row.pk, via="push", delivery="sending").exists(),
         timeout=60,
-        message="the worker to start the push\n" + celery_worker_process.output()[-2000:],
+        message=lambda: "the worker to start the push\n" + celery_worker_process.output()[-2000:],
     )
     time.sleep(0.5)
     celery_worker_process.kill()  # ...and dies mid-call
@@ -202,7 +202,7 @@ def test_a_push_line_accepted_whose_worker_died_before_retrying_is_confirmed_by_
     wait_until(
         lambda: Message.objects.filter(pk=row.pk, delivery="pending", send_attempts=1, error=RETRYING).exists(),
         timeout=60,
-        message="the worker to schedule its retry\n" + celery_worker_process.output()[-2000:],
+        message=lambda: "the worker to schedule its retry\n" + celery_worker_process.output()[-2000:],
     )
     celery_worker_process.kill()  # the retry it scheduled dies with it
     assert len(received(linesim, channel)) == 1

@@ -45,7 +45,9 @@ def test_a_worker_killed_mid_processing_loses_no_event(celery_worker_process, cl
     def some_done():
         return WebhookEvent.objects.filter(status="done").count() >= 10
 
-    wait_until(some_done, timeout=60, interval=0.05, message="the worker to start\n" + celery_worker_process.output())
+    wait_until(
+        some_done, timeout=60, interval=0.05, message=lambda: "the worker to start\n" + celery_worker_process.output()
+    )
     celery_worker_process.kill()
     unfinished = WebhookEvent.objects.exclude(status="done").count()
 
