@@ -29,3 +29,13 @@ def _webhook_writer_stopped():
 
     if intake.group_commit._thread is not None:
         intake.group_commit.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _webhook_writer_stopped_before_the_database_goes(django_db_setup):
+    """The live server lives for the whole session, and a webhook reaching it after the last test restarts
+    the writer; stop it again before the test database is dropped."""
+    yield
+    from messaging.webhooks import intake
+
+    intake.group_commit.stop()
