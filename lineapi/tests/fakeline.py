@@ -37,9 +37,16 @@ class Seen:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    closed = 0  # connections this side has closed
+    _closed_lock = threading.Lock()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that timed out and hung up is expected here
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        with self._closed_lock:
+            self.closed += 1
 
 
 class FakeLine:

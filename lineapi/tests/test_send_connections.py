@@ -70,13 +70,23 @@ def test_threads_that_come_and_go_leave_no_connection_open(client: LineClient, l
     assert len(os.listdir("/proc/self/fd")) <= before + 2
 
 
+def hung_up(line: FakeLine, connections: int) -> None:
+    """Until LINE's side has closed this many connections (a fixed sleep lost that race on a loaded machine:
+    the client then sent on a socket the server was about to close, which is an error, never a resend)."""
+    deadline = time.monotonic() + 10
+    while line.server.closed < connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert line.server.closed == connections
+
+
 def test_a_connection_line_closed_while_idle_is_opened_again_without_resending(
     client: LineClient, line: FakeLine
 ) -> None:
     line.on("POST", PUSH, Reply(200, {}, hang_up=True))
     push(client)
-    time.sleep(0.2)  # LINE closes idle keep-alive connections; the next send must not trip over that
+    hung_up(line, 1)  # LINE closes idle keep-alive connections; the next send must not trip over that
     push(client)
+    hung_up(line, 2)
     line.on("POST", PUSH, Reply(200, {}, headers={"Connection": "close"}))
     push(client)
     push(client)
