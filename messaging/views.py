@@ -21,7 +21,7 @@ def line_webhook(request, channel_id: str):
         intake.receive(
             channel_id,
             request.META.get("CONTENT_LENGTH"),
-            lambda: request.body,
+            lambda length: request.body,  # Django reads to the Content-Length itself
             request.META.get("HTTP_X_LINE_SIGNATURE"),
             concurrent=bool(request.META.get("wsgi.multithread")),
         )

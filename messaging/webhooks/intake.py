@@ -146,13 +146,15 @@ post_delete.connect(forget_channels, sender=Channel, dispatch_uid="messaging.int
 # --- checks ------------------------------------------------------------------------------------------------
 
 
-def check_size(content_length: str | None) -> None:
+def check_size(content_length: str | None) -> int:
+    """The Content-Length as a number; Rejected(400) when it is not one or is more than LINE ever sends."""
     try:
         length = int(content_length or 0)
     except ValueError:
         raise Rejected(400, _("Invalid Content-Length.")) from None
     if length > MAX_BODY_BYTES:
         raise Rejected(400, _("The body is larger than LINE ever sends."))
+    return length
 
 
 def check_signature(channel, body: bytes, header: str | None):
@@ -230,15 +232,14 @@ def receive(channel_id: str, content_length, read, header: str | None, *, concur
     """The whole intake of one POST: channel, size, signature, parse, store. Returns Accepted once the rows
     are committed; raises Rejected with the status to answer (404 for a channel that is not ours).
 
-    ``read()`` returns the body; it is called only once the size is known to be acceptable. ``concurrent``:
+    ``read(length)`` returns the body; it is called only once the size is known to be acceptable. ``concurrent``:
     other POSTs of this process may be waiting on the database at the same time (a threaded server), so
     the rows go through the process's group commit.
     """
     channel = channel_for(channel_id, upkeep=upkeep)  # per-process cache, no query on most POSTs
     if channel is None:
         raise Rejected(404, _("This channel does not exist."))
-    check_size(content_length)
-    body = read()
+    body = read(check_size(content_length))
     channel = check_signature(channel, body, header)
     events = parse(channel, body)
     return store(channel, events, body, concurrent=concurrent)

@@ -54,7 +54,8 @@ def application(environ, start_response, channel_id: str):
         intake.receive(
             channel_id,
             environ.get("CONTENT_LENGTH"),
-            lambda: _read(environ),
+            # Never past the Content-Length intake checked, as Django does; none (or a negative one) is empty.
+            lambda length: environ["wsgi.input"].read(length) if length > 0 else b"",
             environ.get("HTTP_X_LINE_SIGNATURE"),
             concurrent=bool(environ.get("wsgi.multithread")),
             upkeep=True,
@@ -75,12 +76,3 @@ def application(environ, start_response, channel_id: str):
         headers.append(("Strict-Transport-Security", hsts))
     start_response(f"{status} {HTTPStatus(status).phrase}", headers)
     return [body]
-
-
-def _read(environ) -> bytes:
-    """The body, read to the Content-Length intake already checked (never past it, as Django does)."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    return environ["wsgi.input"].read(length) if length > 0 else b""
