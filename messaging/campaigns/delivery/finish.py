@@ -86,19 +86,18 @@ def _relog_unlogged_threads(now, lease: timedelta) -> list[int]:
     from ..tasks import log_campaign_in_threads
 
     stale = now - lease
-    pks = list(
-        Campaign.objects.filter(
-            state__in=(CampaignState.DONE, CampaignState.FAILED), delivery__in=(Delivery.MULTICAST, Delivery.PUSH),
-            accepted_count__gt=0, threads_logged_at__isnull=True, finished_at__lt=stale,
-        ).filter(Q(kicked_at__isnull=True) | Q(kicked_at__lt=stale)).values_list("pk", flat=True)[:100]
-    )
-    for pk in pks:
+    idle = Q(kicked_at__isnull=True) | Q(kicked_at__lt=stale)  # no log task has stamped it for a lease
+    candidates = Campaign.objects.filter(
+        idle, state__in=(CampaignState.DONE, CampaignState.FAILED), delivery__in=(Delivery.MULTICAST, Delivery.PUSH),
+        accepted_count__gt=0, threads_logged_at__isnull=True, finished_at__lt=stale,
+    ).values_list("pk", flat=True)[:100]
+    queued = []
+    for pk in candidates:
         # Claimed with a conditional UPDATE, so two sweepers at once queue it once.
-        if Campaign.objects.filter(pk=pk).filter(Q(kicked_at__isnull=True) | Q(kicked_at__lt=stale)).update(
-            kicked_at=now
-        ):
+        if Campaign.objects.filter(idle, pk=pk).update(kicked_at=now):
             log_campaign_in_threads.delay_on_commit(pk)
-    return pks
+            queued.append(pk)
+    return queued
 
 
 def narrowcast_poll(*, campaign_pk: int) -> str:
