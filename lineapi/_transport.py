@@ -276,12 +276,16 @@ def _retry_after(value: str | None) -> float | None:
         return None  # HTTP-date form: LINE does not use it; ignore rather than guess
 
 
-def _part(timeout: Timeout | None, index: int) -> float | str:
+def timeout_part(timeout: Timeout | None, index: int) -> float | None:
+    """The connect (0) or read (1) timeout of a requests-style timeout: one number or a pair."""
     if timeout is None:
-        return "?"
-    if isinstance(timeout, tuple):
-        return timeout[index]
-    return timeout
+        return None
+    return timeout[index] if isinstance(timeout, tuple) else timeout
+
+
+def _part(timeout: Timeout | None, index: int) -> float | str:
+    seconds = timeout_part(timeout, index)
+    return "?" if seconds is None else seconds
 
 
 def _root_reason(exc: BaseException) -> str:

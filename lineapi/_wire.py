@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, select_proxy
 
-from ._transport import USER_AGENT, ConnectFailed, Timeout
+from ._transport import USER_AGENT, ConnectFailed, Timeout, timeout_part
 
 # Control characters (CR and LF above all) in a path or header would let a value start a header or a request
 # of its own; http.client refuses them too.
@@ -117,10 +117,10 @@ class Wire:
             self._forget(sock)
             sock = None
         if sock is None:
-            sock = self._connect(route, _seconds(timeout, 0))
+            sock = self._connect(route, timeout_part(timeout, 0))
         response = None
         try:
-            sock.settimeout(_seconds(timeout, 1))
+            sock.settimeout(timeout_part(timeout, 1))
             sock.sendall(data)
             response = http.client.HTTPResponse(sock, method=method)
             response.begin()
@@ -187,12 +187,6 @@ def _request_bytes(method: str, path: str, host: str, headers: dict[str, str], b
     lines += ["", ""]
     head = "\r\n".join(lines).encode("latin-1")
     return head + body if body else head
-
-
-def _seconds(timeout: Timeout | None, index: int) -> float | None:
-    if timeout is None:
-        return None
-    return timeout[index] if isinstance(timeout, tuple) else timeout
 
 
 def _dropped(sock: socket.socket) -> bool:
