@@ -507,7 +507,11 @@ def main():
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"))
     parser.add_argument("--keep-db", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
+    parser.add_argument(
+        "--sizes", default="1,100", help="events per POST to measure, comma-separated (RESULT needs 1 and 100)"
+    )
     args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",")]
     if not args.database_url.startswith("postgres"):
         raise SystemExit("this benchmark runs on PostgreSQL: pass --database-url postgres://...")
     cpus = os.cpu_count() or 2
@@ -536,11 +540,11 @@ def main():
             f"{args.repeats} repeats; {os.cpu_count()} CPUs; load average before {load_before[0]:.1f}",
             flush=True,
         )
-        results = {("ours", 1): [], ("ours", 100): [], ("baseline", 1): [], ("baseline", 100): []}
+        results = {(name, n): [] for n in sizes for name in ("ours", "baseline")}
         meters = {"ours": CpuMeter(procs[0].pid, database_url), "baseline": CpuMeter(procs[1].pid)}
         run_id = secrets.token_hex(3).upper()
         for r in range(args.repeats):
-            for per_post in (1, 100):
+            for per_post in sizes:
                 for name, port in (("ours", ours_port), ("baseline", base_port)):
                     tag = f"{'B' if name == 'ours' else 'X'}{run_id}R{r}N{per_post}"
                     meter = meters[name]
@@ -558,7 +562,7 @@ def main():
     load_after = os.getloadavg()
 
     print(f"\nmedians of {args.repeats} (load average before {load_before[0]:.1f}, after {load_after[0]:.1f}):")
-    for per_post in (1, 100):
+    for per_post in sizes:
         for name in ("ours", "baseline"):
             rows = results[(name, per_post)]
             print(
@@ -572,11 +576,6 @@ def main():
         f"durability: {answered} events answered 200 (after warm-ups), {stored} stored (warm-ups included); "
         f"{missing_now} of 200 probed rows missing right after their 200; every 200 durable: {durable}"
     )
-    ours100, base100 = (
-        median(results[("ours", 100)], "events_per_s"),
-        median(results[("baseline", 100)], "events_per_s"),
-    )
-    ours1, base1 = median(results[("ours", 1)], "events_per_s"), median(results[("baseline", 1)], "events_per_s")
     # Each repeat measures ours and the baseline back to back, under the same background load: the median
     # of those paired ratios is what RESULT reports (the ratio of the medians is printed beside it).
     paired = {
@@ -584,17 +583,23 @@ def main():
             o["events_per_s"] / b["events_per_s"]
             for o, b in zip(results[("ours", n)], results[("baseline", n)], strict=True)
         )
-        for n in (1, 100)
+        for n in sizes
     }
-    print(
-        f"ratio at 1 event/POST: {paired[1]:.2f} (of medians {ours1 / base1:.2f})   "
-        f"at 100 events/POST: {paired[100]:.2f} (of medians {ours100 / base100:.2f})"
+    of_medians = {
+        n: median(results[("ours", n)], "events_per_s") / median(results[("baseline", n)], "events_per_s")
+        for n in sizes
+    }
+    print("   ".join(f"ratio at {n} event(s)/POST: {paired[n]:.2f} (of medians {of_medians[n]:.2f})" for n in sizes))
+    if not {1, 100} <= set(sizes):
+        return
+    ours100, base100 = (
+        median(results[("ours", 100)], "events_per_s"),
+        median(results[("baseline", 100)], "events_per_s"),
     )
     print(
         f"RESULT events_per_s={ours100:.0f} baseline_events_per_s={base100:.0f} ratio={paired[100]:.2f} "
         f"p99_ms={median(results[('ours', 1)], 'half_p99'):.1f}"
     )
-
 
 if __name__ == "__main__":
     main()

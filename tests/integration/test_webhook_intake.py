@@ -538,11 +538,11 @@ class HeldWriter:
         self._release = threading.Event()
         real_insert = intake._insert
 
-        def insert(conn, posts, now):
+        def insert(conn, posts, now, **kwargs):
             self.writes.append(len(posts))
             if len(self.writes) == 1:
                 self._release.wait(20)
-            real_insert(conn, posts, now)
+            real_insert(conn, posts, now, **kwargs)
 
         monkeypatch.setattr(intake, "_insert", insert)
 
@@ -643,6 +643,33 @@ def test_a_post_whose_channel_is_gone_fails_alone_in_its_group(channel, monkeypa
     assert sorted(statuses) == [200] * 5 + [404]
     assert WebhookEvent.objects.count() == 1 + 5
     assert other.channel_id not in intake._channels
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_plans_its_insert_once_and_other_connections_prepare_nothing(channel, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    fx.post(Client(), channel, fx.events("follow"))  # the channel is cached; this POST went in alone
+    real_insert, seen = intake._insert, []
+
+    def insert(conn, posts, now, **kwargs):
+        real_insert(conn, posts, now, **kwargs)
+        with conn.connection.cursor() as cursor:  # the writer's own session
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["%INSERT INTO messaging_webhookevent%"],
+            )
+            seen.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(intake, "_insert", insert)
+    statuses: list[int] = []
+    for body in _bodies(3):  # one after another: three group commits on the writer's connection
+        _post_in_thread(channel.webhook_path, body, statuses).join(30)
+
+    assert statuses == [200] * 3
+    assert seen == [1, 1, 1]  # prepared by the first, reused by the others
+    assert WebhookEvent.objects.count() == 1 + 3
+    assert connection.connection.prepare_threshold is None  # Django's default everywhere else
 
 
 @pytest.mark.django_db(transaction=True)
