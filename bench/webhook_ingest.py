@@ -186,12 +186,41 @@ class _Post(asyncio.Protocol):
             self.done.set_result(status)
 
 
-def _request_bytes(port: int, body: bytes, sig: str) -> bytes:
+def _request_bytes(port: int, body: bytes, sig: str, keep_alive: bool = False) -> bytes:
     head = (
         f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"x-line-signature: {sig}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        f"x-line-signature: {sig}\r\nContent-Length: {len(body)}\r\n"
+        + ("" if keep_alive else "Connection: close\r\n")
+        + "\r\n"
     )
     return head.encode() + body
+
+
+class _KeepAlivePool:
+    """Idle keep-alive connections to one server; a POST takes one or, when none is idle, opens another."""
+
+    def __init__(self, port: int):
+        self.port, self.idle = port, []
+
+    async def post(self, request: bytes) -> int:
+        reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+            await reader.readexactly(int(length[1]) if length else 0)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            writer.close()
+            return 0
+        if re.search(rb"(?i)\r\nconnection:\s*close", head):
+            writer.close()
+        else:
+            self.idle.append((reader, writer))
+        return int(head[9:12])
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
 
 
 async def _post(loop, port: int, request: bytes) -> int:
@@ -203,14 +232,18 @@ async def _post(loop, port: int, request: bytes) -> int:
         return 0
 
 
-async def open_loop(port: int, bodies, rate: float, seconds: float) -> dict:
-    """POSTs sent at a fixed rate whatever the answers do; latency from each POST's scheduled time."""
+async def open_loop(port: int, bodies, rate: float, seconds: float, fresh_connections: bool = False) -> dict:
+    """POSTs sent at a fixed rate whatever the answers do; latency from each POST's scheduled time.
+
+    Over keep-alive connections, as the peak's wrk sends them (a POST due while every connection is busy
+    opens another), or with ``fresh_connections`` each POST on a connection of its own."""
     loop = asyncio.get_running_loop()
-    requests = [_request_bytes(port, b, s) for b, s in bodies[: max(1, int(rate * seconds))]]
+    requests = [_request_bytes(port, b, s, not fresh_connections) for b, s in bodies[: max(1, int(rate * seconds))]]
     latencies, statuses = [], []
+    pool = _KeepAlivePool(port)
 
     async def one(request, due):
-        statuses.append(await _post(loop, port, request))
+        statuses.append(await (_post(loop, port, request) if fresh_connections else pool.post(request)))
         latencies.append(loop.time() - due)
 
     tasks, start, sent = [], loop.time(), 0
@@ -221,6 +254,7 @@ async def open_loop(port: int, bodies, rate: float, seconds: float) -> dict:
         sent = due_now
         await asyncio.sleep(0.001)
     await asyncio.gather(*tasks)
+    pool.close()
     return {
         "ok": sum(1 for s in statuses if s == 200),
         "bad": sum(1 for s in statuses if s != 200),
@@ -398,12 +432,18 @@ def purge_queue(env: dict) -> None:
 
 def gunicorn(app: str, port: int, args, env: dict, cwd: Path):
     """The app under the web process's own gunicorn settings (config/gunicorn.conf.py), both apps alike."""
+    if args.sync:
+        worker = ["-k", "sync"]
+    elif args.worker_class == "gthread":
+        worker = ["-k", "gthread", "--threads", str(args.threads)]
+    else:
+        worker = ["-k", args.worker_class]
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", app, "-c", str(ROOT / "config" / "gunicorn.conf.py")]
         + ["-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
-        + (["-k", "sync"] if args.sync else ["--threads", str(args.threads)]),
+        + worker,
         cwd=cwd,
-        env=env,
+        env={**env, "WEB_WORKER_CLASS": "sync" if args.sync else args.worker_class},
         start_new_session=True,
     )
 
@@ -434,7 +474,11 @@ def measure(name: str, port: int, per_post: int, args, tag: str, workdir: Path, 
     peak_posts = peak["ok"] / peak["elapsed"]
     half = asyncio.run(
         open_loop(
-            port, make_bodies(int(peak_posts / 2 * args.seconds) + 1, per_post, f"{tag}H"), peak_posts / 2, args.seconds
+            port,
+            make_bodies(int(peak_posts / 2 * args.seconds) + 1, per_post, f"{tag}H"),
+            peak_posts / 2,
+            args.seconds,
+            args.fresh_connections,
         )
     )
     row = {
@@ -499,7 +543,12 @@ def main():
     parser.add_argument("--seconds", type=int, default=10, help="length of each peak and half-load run")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=0, help="gunicorn processes, both apps (default: as deployed)")
-    parser.add_argument("--threads", type=int, default=32, help="threads per gunicorn process (gthread), both apps")
+    parser.add_argument(
+        "--worker-class",
+        default=os.environ.get("WEB_WORKER_CLASS", "gthread"),
+        help="gunicorn worker class, both apps (default: as deployed, config/gunicorn.conf.py)",
+    )
+    parser.add_argument("--threads", type=int, default=32, help="threads per process with --worker-class gthread")
     parser.add_argument("--sync", action="store_true", help="sync workers (2 x CPUs + 1) instead, both apps")
     parser.add_argument("--connections", type=int, default=64, help="closed-loop connections, both apps")
     parser.add_argument(
@@ -507,6 +556,9 @@ def main():
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"))
     parser.add_argument("--keep-db", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
+    parser.add_argument(
+        "--fresh-connections", action="store_true", help="half load: a new connection for every POST (no keep-alive)"
+    )
     parser.add_argument(
         "--sizes", default="1,100", help="events per POST to measure, comma-separated (RESULT needs 1 and 100)"
     )
@@ -534,8 +586,9 @@ def main():
         wait_http(ours_port, procs[0])
         wait_http(base_port, procs[1])
         print(
-            f"gunicorn: {args.workers} {'sync workers' if args.sync else f'gthread workers x {args.threads} threads'}"
-            " each; closed loop: "
+            f"gunicorn: {args.workers} {'sync' if args.sync else args.worker_class} workers"
+            + (f" x {args.threads} threads each" if args.worker_class == "gthread" and not args.sync else "")
+            + "; closed loop: "
             f"{'wrk -t1' if args.use_wrk else 'Python'} -c{args.connections}; {args.seconds:g} s runs; "
             f"{args.repeats} repeats; {os.cpu_count()} CPUs; load average before {load_before[0]:.1f}",
             flush=True,
@@ -600,6 +653,7 @@ def main():
         f"RESULT events_per_s={ours100:.0f} baseline_events_per_s={base100:.0f} ratio={paired[100]:.2f} "
         f"p99_ms={median(results[('ours', 1)], 'half_p99'):.1f}"
     )
+
 
 if __name__ == "__main__":
     main()

@@ -130,6 +130,12 @@ if env("DATABASE_URL", default=""):
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         # Our queries are short OLTP ones; PostgreSQL's JIT misfires on them after a bad row estimate.
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+        # A pool of connections per process (psycopg_pool), which requests borrow and give back: for the web
+        # process on gevent (config/gunicorn.conf.py sets it), where a connection per greenlet would open
+        # one for every request. Django requires CONN_MAX_AGE 0 with it.
+        if pool_size := env.int("DB_POOL_MAX_SIZE", default=0):
+            DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
+            DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

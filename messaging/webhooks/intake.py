@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ GROUP_MAX_BYTES = 8 * 1024 * 1024
 # How long a POST waits for its group commit before it answers 503 (LINE then redelivers; the row, if it
 # was written after all, makes the redelivery a duplicate that collapses). LINE itself waits 2 s.
 GROUP_WAIT_SECONDS = getattr(settings, "LINE_WEBHOOK_GROUP_WAIT", 20.0)
+# Under gevent, how long at most the writer lets the greenlets that can run go before it takes a batch.
+GROUP_GATHER_SECONDS = getattr(settings, "LINE_WEBHOOK_GROUP_GATHER", 0.01)
 # Sources per task: a publish costs about 1 ms of CPU whatever its size, and at 100 events a POST from as
 # many users one publish per POST was a tenth of the intake's CPU; a worker goes through 500 sources'
 # events in a few seconds, well inside the minute a reply token lasts, and a busy process sends one task
@@ -246,6 +249,10 @@ def receive(channel_id: str, content_length, read, header: str | None, *, concur
     body = read(check_size(content_length))
     channel = check_signature(channel, body, header)
     events = parse(channel, body)
+    if upkeep:
+        # A connection this POST borrowed to read its channel goes back before it waits for the group
+        # commit: from a pool (gevent), it would otherwise be held while the writer waits for one.
+        close_old_connections()
     return store(channel, events, body, concurrent=concurrent)
 
 
@@ -443,7 +450,10 @@ class GroupCommit:
     A POST joins the open batch and waits. The writer takes the open batch (a new one opens at once),
     writes it in one autocommitted INSERT on its own connection and wakes its POSTs, which answer 200: a
     200 still means committed. While it writes, the next POSTs gather, so the busier the process the
-    larger the batches, and an idle one writes a lone POST at once: no lingering. A batch closes at
+    larger the batches, and an idle one writes a lone POST at once: no lingering. Under gevent
+    (WEB_WORKER_CLASS=gevent in config/gunicorn.conf.py) the writer is a greenlet, and before taking a batch
+    it lets every greenlet that can run go first (GROUP_GATHER_SECONDS at most): the POSTs already read from
+    their sockets join, so at a busy process's peak one commit carries all of them. A batch closes at
     GROUP_MAX_POSTS POSTs or GROUP_MAX_BYTES. If a batch fails, each of its POSTs is written alone, so one
     POST's fault (a channel deleted meanwhile) is its own: the others are stored and it gets its error.
     """
@@ -505,6 +515,10 @@ class GroupCommit:
                 self._idle = True
                 self._cond.wait()
                 self._idle = False
+            settle = self._full == [] and _cooperative()
+        if settle:  # POSTs only join meanwhile: nothing else takes a batch
+            _let_ready_greenlets_run(GROUP_GATHER_SECONDS)
+        with self._cond:
             if self._full:
                 return self._full.pop(0)
             batch, self._open = self._open, _Batch()
@@ -514,6 +528,8 @@ class GroupCommit:
         while True:
             batch = self._take()
             if batch is None:
+                if connection.vendor == "postgresql" and connection.connection is not None:  # as a pool expects it
+                    connection.connection.prepare_threshold = None
                 connection.close()
                 return
             try:
@@ -537,6 +553,20 @@ class GroupCommit:
                     _insert(connection, [post], datetime.now(tz=UTC), prepared=True)
                 except (IntegrityError, DataError) as alone:
                     post.error = alone
+
+
+def _cooperative() -> bool:
+    """Whether this process runs on gevent (its threads are greenlets sharing one event loop)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("threading")
+
+
+def _let_ready_greenlets_run(at_most: float) -> None:
+    """Return once gevent's loop has nothing left to run but waits, or after ``at_most`` seconds."""
+    import gevent
+
+    with gevent.Timeout(at_most, False):
+        gevent.idle()
 
 
 group_commit = GroupCommit()
