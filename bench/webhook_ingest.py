@@ -1,22 +1,26 @@
 """Webhook intake throughput and latency: the app under gunicorn on PostgreSQL vs a minimal Flask baseline.
 
-    .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--repeats 3] [--workers 5] [--connections 64]
-        [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--redis-url redis://127.0.0.1:6379/11]
+    .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--repeats 3] [--sizes 1,100]
+        [--worker-class gthread|gevent] [--workers N] [--threads 32] [--sync] [--connections 64]
+        [--fresh-connections] [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+        [--redis-url redis://127.0.0.1:6379/11] [--keep-db]
 
 Works in its own database (`bench_webhooks` on the server of --database-url, created at the start and
 dropped at the end unless --keep-db) and its own Redis db (11 unless told otherwise; the queue is purged at
 the end). The baseline (Flask + line-bot-sdk's WebhookParser) verifies the signature and parses the body,
-nothing else; ours stores every event (one INSERT per POST, committed before the 200) and enqueues
-processing. Both run under gunicorn with the same sync workers, both are driven by the same load
-generators, and their runs alternate (ours, baseline, ours, ...) so background load hits both alike.
+nothing else; ours stores every event (committed before the 200) and enqueues processing. Both run under
+gunicorn with the web process's own settings (config/gunicorn.conf.py) and the same worker class (the
+deployed one unless --worker-class says otherwise), both are driven by the same load generators, and
+their runs alternate (ours, baseline, ours, ...) so background load hits both alike.
 
 For each body size (1 and 100 events per POST) and each repeat:
 - warm-up: 2 s of load, not counted;
-- peak: closed loop with Debian's `wrk` (C, LuaJIT; `apt-get install wrk`) over --connections connections,
-  every POST a distinct signed body; events/s from the POSTs answered 200 (falls back to a Python client,
-  said in the output, when wrk is missing);
-- half load: an open loop at half of that app's own peak (a light asyncio client, one connection per POST
-  as LINE makes them; latency counted from each POST's scheduled time, so a stall is not hidden).
+- peak: closed loop with Debian's `wrk` (C, LuaJIT; `apt-get install wrk`) over --connections keep-alive
+  connections, every POST a distinct signed body; events/s from the POSTs answered 200 (falls back to a
+  Python client, said in the output, when wrk is missing);
+- half load: an open loop at half of that app's own peak (a light asyncio client over keep-alive
+  connections, as the peak's, opening another when every one is busy; --fresh-connections for a new
+  connection a POST; latency counted from each POST's scheduled time, so a stall is not hidden).
 Then, for ours: every event answered 200 must be in the database, and 200 sequential POSTs are each
 followed at once by a read from another connection that must find the row (committed before the 200).
 Prints each run, the medians, the load average around the runs, then
