@@ -8,9 +8,9 @@ statuses and JSON. Everything it does not recognise (another method or path, or 
 SECURE_SSL_REDIRECT is on) goes to the full site, which redirects, answers 405 or 404 as it always does.
 
 What Django's request handling did that still matters here is done here: the connection upkeep before a
-query (intake.channel_for(upkeep=True)) and after the request (close_old_connections(), which gives a
-pooled connection back), the nosniff and HSTS headers SecurityMiddleware would add, and the log of an
-unexpected error (django.request's logger, as Django would log it) with a plain 500.
+query and after the request's reads (intake.receive(upkeep=True), which also gives a pooled connection
+back), the nosniff and HSTS headers SecurityMiddleware would add, and the log of an unexpected error
+(django.request's logger, as Django would log it) with a plain 500.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import re
 from http import HTTPStatus
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils.translation import gettext as _
 
 from . import intake
@@ -68,10 +67,6 @@ def application(environ, start_response, channel_id: str):
     except Exception:
         log.exception("Internal Server Error: %s", environ.get("PATH_INFO"), extra={"status_code": 500})
         status, body = 500, json.dumps({"message": _("Server error.")}, ensure_ascii=False).encode()
-    finally:
-        # As at the end of a Django request: most POSTs touched no connection and this costs ~2 µs; one that
-        # read a channel gives a pooled connection back (or closes an obsolete one), whatever it answered.
-        close_old_connections()
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
         headers.append(("X-Content-Type-Options", "nosniff"))
