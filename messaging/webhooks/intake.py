@@ -116,6 +116,12 @@ class ChannelKeys:
 _channels: dict[str, tuple[float, ChannelKeys]] = {}
 
 
+def cached_channel(channel_id: str) -> ChannelKeys | None:
+    """The channel from this process's cache when its copy is still fresh; None otherwise (no query)."""
+    hit = _channels.get(channel_id)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def channel_for(channel_id: str, *, fresh: bool = False, upkeep: bool = False) -> ChannelKeys | None:
     """The active channel with this LINE channel ID, or None. Unknown IDs are never cached.
 
@@ -292,12 +298,10 @@ def store(channel, events: list[dict], body: bytes | None = None, *, concurrent:
     ``concurrent``: hand the rows to this process's group commit (see receive()).
     Returns once the rows are committed; their processing is enqueued after that, never before.
     """
-    if not events:
+    prepared = prepare(events, body)
+    if prepared is None:
         return Accepted(0, ())
-    sources = tuple(dict.fromkeys(source_of(event)[1] for event in events))
-    if body is not None and UNSTORABLE.search(body):
-        events, body = storable(events), None
-    text = body.decode("utf-8") if body is not None else json.dumps({"events": events}, ensure_ascii=False)
+    sources, events, text = prepared
     try:
         if connection.in_atomic_block:  # inside the caller's transaction: the rows commit with it
             _insert(connection, [Post(channel.pk, events, text)], datetime.now(tz=UTC))
@@ -317,6 +321,18 @@ def store(channel, events: list[dict], body: bytes | None = None, *, concurrent:
         raise Rejected(400, _("An event holds a value the database cannot store.")) from None
     enqueue(channel.pk, sources)
     return Accepted(len(events), sources)
+
+
+def prepare(events: list[dict], body: bytes | None) -> tuple[tuple[str, ...], list[dict], str] | None:
+    """The sources of ``events``, the events as they are stored and the JSON text to store them from (the
+    body itself unless it spells characters PostgreSQL refuses); None when there are no events."""
+    if not events:
+        return None
+    sources = tuple(dict.fromkeys(source_of(event)[1] for event in events))
+    if body is not None and UNSTORABLE.search(body):
+        events, body = storable(events), None
+    text = body.decode("utf-8") if body is not None else json.dumps({"events": events}, ensure_ascii=False)
+    return sources, events, text
 
 
 # PostgreSQL's jsonb and text refuse the NUL character and UTF-16 surrogates that are not in a pair, both
@@ -367,6 +383,8 @@ class Post:
     events: list[dict]
     text: str
     error: BaseException | None = None
+    # Held while the POST waits for its group commit; the writer releases it once the rows are committed.
+    waiter: threading.Lock | None = None
 
 
 # The events go to PostgreSQL as the bodies LINE signed, one text array parameter, and PostgreSQL takes each
@@ -390,7 +408,7 @@ ON CONFLICT (channel_id, webhook_event_id) DO NOTHING
 """  # noqa: S608 (only our own table name is interpolated; every value is a bound parameter)
 
 
-def _insert(conn, posts: list[Post], now: datetime, *, prepared: bool = False) -> None:
+def _insert(conn, posts: list[Post], now: datetime, *, statement: WriterStatement | None = None) -> None:
     """Write every event of ``posts``, duplicates ignored, on ``conn`` (the calling thread's connection).
 
     On PostgreSQL outside a transaction: one autocommitted INSERT ... ON CONFLICT DO NOTHING, with no
@@ -398,8 +416,8 @@ def _insert(conn, posts: list[Post], now: datetime, *, prepared: bool = False) -
     (a SELECT 1 round trip before the first query) a connection found broken is replaced and the statement
     sent once more; if the first attempt did commit before the connection broke, the second inserts nothing.
     Elsewhere (SQLite, or inside the caller's transaction): the model path, in one transaction.
-    ``prepared``: ``conn`` runs nothing but this statement (the group commit's writer), so it keeps the
-    statement prepared (see _server_bound_cursor).
+    ``statement``: ``conn`` runs nothing but this statement (the group commit's writer), which keeps it
+    prepared there (see WriterStatement).
     """
     if conn.vendor != "postgresql" or conn.in_atomic_block:
         with transaction.atomic(using=conn.alias):
@@ -410,8 +428,11 @@ def _insert(conn, posts: list[Post], now: datetime, *, prepared: bool = False) -
     for attempt in (1, 2):
         conn.health_check_done = True
         try:
-            with _server_bound_cursor(conn, prepared=prepared and PREPARED_INSERT) as cursor:
-                cursor.execute(_INSERT, params)
+            if statement is not None and PREPARED_INSERT:
+                statement.execute(conn, params)
+            else:
+                with _server_bound_cursor(conn) as cursor:
+                    cursor.execute(_INSERT, params)
             return
         except (OperationalError, InterfaceError):
             if attempt == 2:
@@ -420,32 +441,67 @@ def _insert(conn, posts: list[Post], now: datetime, *, prepared: bool = False) -
             conn.close()
 
 
-def _server_bound_cursor(conn, *, prepared: bool = False):
+def _server_bound_cursor(conn, raw: psycopg.Cursor | None = None):
     """A Django cursor whose parameters travel apart from the statement (psycopg's server-side binding).
 
     Django's psycopg cursors bind on the client: each body would be escaped into the statement's text in
     Python (about 70 µs an event, most of a POST's CPU). Bound on the server, the bodies go as they are.
-    ``prepared``: PostgreSQL also keeps the statement parsed and planned on this connection, which spares it
-    ~150-190 µs of CPU an execution. Django turns psycopg's automatic preparing off (prepare_threshold
-    None, for poolers such as PgBouncer in transaction mode), so it is turned on for this connection alone.
-    Queries are logged as on any Django cursor.
+    ``raw``: the psycopg cursor to wrap (a new one by default). Queries are logged as on any Django cursor.
     """
     conn.ensure_connection()
-    if prepared and conn.connection.prepare_threshold != 0:
-        conn.connection.prepare_threshold = 0  # prepared on first use; the connection runs only this statement
-    raw = psycopg.Cursor(conn.connection)
+    raw = raw or psycopg.Cursor(conn.connection)
     return conn.make_debug_cursor(raw) if conn.queries_logged else conn.make_cursor(raw)
 
 
-class _Batch:
-    """The POSTs one insert will write, and the one event that wakes them all when it is done."""
+class WriterStatement:
+    """The group commit's INSERT on the writer's own connection: parsed once, planned once, one cursor.
 
-    __slots__ = ("posts", "size", "done")
+    Django turns psycopg's automatic preparing off (prepare_threshold None, for poolers such as PgBouncer in
+    transaction mode), so PostgreSQL would parse and plan the INSERT at every commit. On the writer's
+    connection, which runs nothing else, it is prepared on first use instead. Prepared is not enough: for
+    the few POSTs a commit carries at one event a POST, PostgreSQL's plan cache keeps choosing a custom
+    plan, planned again at each execution for the arrays it was given, because the generic plan's row
+    estimates for unnest() look costlier; the plan is the same either way, so the connection is told to
+    use the generic one (plan_cache_mode). Measured on the statement alone: ~290 µs of PostgreSQL's CPU a
+    one-POST commit unprepared and custom-planned, ~160 µs with the generic plan; at 100 events a POST it
+    makes no difference. One psycopg cursor serves every execution (a new one a commit cost the writer
+    ~20-40 µs). ``release`` puts the connection back as Django configures it, before it goes to a pool.
+    """
+
+    def __init__(self):
+        self._raw = None  # the psycopg connection set up for the statement
+        self._cursor = None
+
+    def execute(self, conn, params) -> None:
+        conn.ensure_connection()
+        raw = conn.connection
+        if raw is not self._raw:  # a new connection (first use, or the last one broke)
+            with conn.wrap_database_errors:
+                raw.execute("SET plan_cache_mode = force_generic_plan")
+            raw.prepare_threshold = 0  # prepared on first use
+            self._raw, self._cursor = raw, psycopg.Cursor(raw)
+        _server_bound_cursor(conn, self._cursor).execute(_INSERT, params)  # never closed: it serves the next
+
+    def release(self, conn) -> None:
+        """Django's settings again on ``conn``'s connection, if this statement set it up (before it is closed)."""
+        raw, self._raw, self._cursor = self._raw, None, None
+        if raw is None or conn.connection is not raw or raw.closed:
+            return
+        raw.prepare_threshold = None
+        try:
+            raw.execute("RESET plan_cache_mode")
+        except psycopg.Error:  # a broken connection is closed next anyway
+            log.warning("webhook writer: could not reset plan_cache_mode on its connection")
+
+
+class _Batch:
+    """The POSTs one insert will write."""
+
+    __slots__ = ("posts", "size")
 
     def __init__(self):
         self.posts: list[Post] = []
         self.size = 0
-        self.done = threading.Event()
 
 
 class GroupCommit:
@@ -460,6 +516,11 @@ class GroupCommit:
     their sockets join, so at a busy process's peak one commit carries all of them. A batch closes at
     GROUP_MAX_POSTS POSTs or GROUP_MAX_BYTES. If a batch fails, each of its POSTs is written alone, so one
     POST's fault (a channel deleted meanwhile) is its own: the others are stored and it gets its error.
+
+    Each waiting thread sleeps on a lock of its own, which the writer releases: one wake-up a POST. A
+    shared threading.Event (or Condition) woke all of a batch's POSTs at once to fight over the Event's
+    own lock, and with the interpreter lock that cost ~8 more context switches a POST than the baseline
+    app's (bench/README.md).
     """
 
     def __init__(self):
@@ -468,31 +529,42 @@ class GroupCommit:
         atexit.register(self.stop)
 
     def _reset(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # guards everything below
+        self._wake = threading.Lock()  # held, except to wake an idle writer
+        self._wake.acquire()
         self._open = _Batch()
         self._full: list[_Batch] = []  # closed by their size, oldest first
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self._idle = False  # the writer waits for work (a busy one looks for more when it is done)
+        self._idle = False  # the writer sleeps on _wake (a busy one looks for more when it is done)
+        self._statement = WriterStatement()
 
     def waiting(self) -> int:
         """How many POSTs wait for the writer to take them."""
-        with self._cond:
+        with self._lock:
             return len(self._open.posts) + sum(len(batch.posts) for batch in self._full)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Let the writer finish what is waiting, close its connection and end (a new write starts it again)."""
-        with self._cond:
+        with self._lock:
             thread, self._stopping = self._thread, True
-            self._cond.notify()
+            self._wake_writer()
         if thread is not None:
             thread.join(timeout)
-        with self._cond:
+        with self._lock:
             self._stopping = False
+
+    def _wake_writer(self) -> None:
+        """Wake the writer if it sleeps (called with _lock held; releases _wake once per sleep)."""
+        if self._idle:
+            self._idle = False
+            self._wake.release()
 
     def write(self, post: Post) -> None:
         """Return once ``post``'s rows are committed; raise what writing them raised."""
-        with self._cond:
+        post.waiter = threading.Lock()
+        post.waiter.acquire()
+        with self._lock:
             batch = self._open
             batch.posts.append(post)
             batch.size += len(post.text)
@@ -502,27 +574,28 @@ class GroupCommit:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="webhook-group-commit", daemon=True)
                 self._thread.start()
-            elif self._idle:
-                self._cond.notify()
-        if not batch.done.wait(GROUP_WAIT_SECONDS):
+            else:
+                self._wake_writer()
+        if not post.waiter.acquire(timeout=GROUP_WAIT_SECONDS):
             log.error("webhook group commit: no answer from the database in %.0f s", GROUP_WAIT_SECONDS)
             raise Rejected(503, _("The database did not answer in time; LINE will send the events again."))
         if post.error is not None:
             raise post.error
 
     def _take(self) -> _Batch | None:
-        with self._cond:
-            while not self._full and not self._open.posts:
+        while True:
+            with self._lock:
+                if self._full or self._open.posts:
+                    if self._full or not _cooperative():
+                        return self._next_batch()
+                    break
                 if self._stopping:
                     self._thread = None
                     return None
                 self._idle = True
-                self._cond.wait()
-                self._idle = False
-            if self._full or not _cooperative():
-                return self._next_batch()
+            self._wake.acquire()  # until a POST (or stop) releases it
         _let_ready_greenlets_run(GROUP_GATHER_SECONDS)  # POSTs only join meanwhile: nothing else takes a batch
-        with self._cond:
+        with self._lock:
             return self._next_batch()
 
     def _next_batch(self) -> _Batch:
@@ -536,8 +609,7 @@ class GroupCommit:
         while True:
             batch = self._take()
             if batch is None:
-                if connection.vendor == "postgresql" and connection.connection is not None:  # as a pool expects it
-                    connection.connection.prepare_threshold = None
+                self._statement.release(connection)  # as a pool expects it
                 connection.close()
                 return
             try:
@@ -547,18 +619,19 @@ class GroupCommit:
                 for post in batch.posts:
                     post.error = post.error or exc
             finally:
-                batch.done.set()
+                for post in batch.posts:
+                    post.waiter.release()
 
     def _write(self, posts: list[Post]) -> None:
         try:
-            _insert(connection, posts, datetime.now(tz=UTC), prepared=True)
+            _insert(connection, posts, datetime.now(tz=UTC), statement=self._statement)
         except (IntegrityError, DataError) as exc:
             if len(posts) == 1:
                 posts[0].error = exc
                 return
             for post in posts:  # find whose fault it was; the others are written
                 try:
-                    _insert(connection, [post], datetime.now(tz=UTC), prepared=True)
+                    _insert(connection, [post], datetime.now(tz=UTC), statement=self._statement)
                 except (IntegrityError, DataError) as alone:
                     post.error = alone
 

@@ -656,10 +656,11 @@ def test_the_writer_plans_its_insert_once_and_other_connections_prepare_nothing(
         real_insert(conn, posts, now, **kwargs)
         with conn.connection.cursor() as cursor:  # the writer's own session
             cursor.execute(
-                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                "SELECT count(*), sum(generic_plans), sum(custom_plans), current_setting('plan_cache_mode')"
+                " FROM pg_prepared_statements WHERE statement LIKE %s",
                 ["%INSERT INTO messaging_webhookevent%"],
             )
-            seen.append(cursor.fetchone()[0])
+            seen.append(cursor.fetchone())
 
     monkeypatch.setattr(intake, "_insert", insert)
     statuses: list[int] = []
@@ -667,9 +668,31 @@ def test_the_writer_plans_its_insert_once_and_other_connections_prepare_nothing(
         _post_in_thread(channel.webhook_path, body, statuses).join(30)
 
     assert statuses == [200] * 3
-    assert seen == [1, 1, 1]  # prepared by the first, reused by the others
+    # Prepared by the first and reused by the others, never planned again: one generic plan, no custom ones.
+    assert seen == [(1, n, 0, "force_generic_plan") for n in (1, 2, 3)]
     assert WebhookEvent.objects.count() == 1 + 3
     assert connection.connection.prepare_threshold is None  # Django's default everywhere else
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('plan_cache_mode')")
+        assert cursor.fetchone() == ("auto",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_gives_its_connection_back_as_django_configures_it(channel):
+    if connection.vendor != "postgresql":
+        pytest.skip("plan_cache_mode and prepared statements are PostgreSQL's")
+    statement = intake.WriterStatement()
+    posts = [intake.Post(channel.pk, [event], json.dumps({"events": [event]})) for event in fx.events("follow")]
+    intake._insert(connection, posts, timezone.now(), statement=statement)
+    intake._insert(connection, posts, timezone.now(), statement=statement)  # a duplicate: nothing more
+    assert WebhookEvent.objects.count() == 1
+
+    statement.release(connection)  # what the writer does before its connection is closed (or pooled)
+
+    assert connection.connection.prepare_threshold is None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('plan_cache_mode')")
+        assert cursor.fetchone() == ("auto",)
 
 
 @pytest.mark.django_db(transaction=True)
