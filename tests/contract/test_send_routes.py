@@ -13,6 +13,7 @@ import pytest
 from linesim import messaging
 from linesim.app import create_app
 from linesim.errors import INTERNAL_ERROR
+from tests.support import http_scope
 
 TOKEN = "token-for-the-send-routes-test"
 PUSH = {"to": "U" + "0" * 32, "messages": [{"type": "text", "text": "hello"}]}
@@ -28,20 +29,7 @@ def call(app, method: str, path: str, body: dict | None = None, token: str = TOK
     ]
     if path.endswith("/push"):
         headers.append((b"x-line-retry-key", str(uuid.uuid4()).encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "server": ("127.0.0.1", 80),
-        "client": ("127.0.0.1", 5000),
-    }
+    scope = http_scope(method, path, headers)
     sent: list[dict] = []
 
     async def receive():

@@ -1,5 +1,5 @@
 """The web process as deployed: gunicorn with config/gunicorn.conf.py on the test database, with its
-default threaded workers and with gevent workers (WEB_WORKER_CLASS=gevent).
+default uvicorn workers (config.asgi), and with threaded and gevent workers (WEB_WORKER_CLASS).
 
 LINE's webhook POSTs arrive many at once; staff sign in and read the inbox on the same processes.
 """
@@ -27,10 +27,11 @@ from django.db import connection
 from accounts.models import Role
 from accounts.tests.factories import ChannelFactory, MembershipFactory
 from messaging.models import WebhookEvent
+from messaging.webhooks import asgi as webhook_asgi
 from tests.fixtures import webhooks as fx
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-POOL = 2  # connections a gevent server may hold; far fewer than the POSTs that arrive at once
+POOL = 2  # connections a uvicorn or gevent server lends; far fewer than the POSTs that arrive at once
 APP_NAME = "web-server-under-test"
 
 
@@ -40,7 +41,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(params=["gthread", "gevent"])
+@pytest.fixture(params=["uvicorn", "gthread", "gevent"])
 def web_server(request, transactional_db, tmp_path):
     """One gunicorn process with the deployed settings and each worker class, on this test's database;
     yields its base URL and worker class."""
@@ -61,7 +62,7 @@ def web_server(request, transactional_db, tmp_path):
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "config" / "gunicorn.conf.py")]
-            + ["-b", f"127.0.0.1:{port}", "config.wsgi"],
+            + ["-b", f"127.0.0.1:{port}"],  # the application is the settings' own for the class
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -132,6 +133,9 @@ def test_a_burst_of_webhooks_is_stored_once_each_on_a_bounded_pool_of_connection
     assert WebhookEvent.objects.filter(channel=channel).count() == 60
     if connection.vendor == "postgresql" and web_server.worker_class == "gevent":
         assert 1 <= _server_connections() <= POOL
+    if connection.vendor == "postgresql" and web_server.worker_class == "uvicorn":
+        # The pool, and the group commit's writers' connections of their own.
+        assert 1 <= _server_connections() <= POOL + webhook_asgi.WRITERS
 
 
 def test_a_forged_webhook_is_refused_with_its_reason_and_stores_nothing(web_server):
