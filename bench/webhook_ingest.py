@@ -1,7 +1,8 @@
 """Webhook intake throughput and latency: the app under gunicorn on PostgreSQL vs a minimal Flask baseline.
 
     .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--repeats 3] [--sizes 1,100]
-        [--worker-class gthread|gevent] [--workers N] [--threads 32] [--sync] [--connections 64]
+        [--worker-class uvicorn|gthread|gevent] [--baseline-worker-class gthread|gevent] [--workers N]
+        [--threads 32] [--sync] [--connections 64]
         [--fresh-connections] [--database-url postgres://postgres@127.0.0.1:5432/postgres]
         [--redis-url redis://127.0.0.1:6379/11] [--keep-db]
 
@@ -9,18 +10,20 @@ Works in its own database (`bench_webhooks` on the server of --database-url, cre
 dropped at the end unless --keep-db) and its own Redis db (11 unless told otherwise; the queue is purged at
 the end). The baseline (Flask + line-bot-sdk's WebhookParser) verifies the signature and parses the body,
 nothing else; ours stores every event (committed before the 200) and enqueues processing. Both run under
-gunicorn with the web process's own settings (config/gunicorn.conf.py) and the same worker class (the
-deployed one unless --worker-class says otherwise), both are driven by the same load generators, and
-their runs alternate (ours, baseline, ours, ...) so background load hits both alike.
+gunicorn with the web process's own settings (config/gunicorn.conf.py): ours as deployed (uvicorn workers
+serving config.asgi, unless --worker-class says otherwise), the baseline, a WSGI app, on gthread workers
+(or --baseline-worker-class; the same class as ours when ours is a WSGI one). Both are driven by the same
+load generators, and their runs alternate (ours, baseline, ours, ...) so background load hits both alike.
 
 For each body size (1 and 100 events per POST) and each repeat:
 - warm-up: 2 s of load, not counted;
 - peak: closed loop with Debian's `wrk` (C, LuaJIT; `apt-get install wrk`) over --connections keep-alive
   connections, every POST a distinct signed body; events/s from the POSTs answered 200 (falls back to a
   Python client, said in the output, when wrk is missing);
-- half load: an open loop at half of that app's own peak (a light asyncio client over keep-alive
-  connections, as the peak's, opening another when every one is busy; --fresh-connections for a new
-  connection a POST; latency counted from each POST's scheduled time, so a stall is not hidden).
+- half load: an open loop at half of that app's own peak (a light asyncio client, on uvloop when
+  installed, over at most --connections keep-alive connections as the peak's, a POST due while all are
+  busy waiting for one; --fresh-connections for a new connection a POST; latency counted from each
+  POST's scheduled time, so a stall or a wait for a connection is not hidden).
 Then, for ours: every event answered 200 must be in the database, and 200 sequential POSTs are each
 followed at once by a read from another connection that must find the row (committed before the 200).
 Prints each run, the medians, the load average around the runs, then
@@ -201,21 +204,38 @@ def _request_bytes(port: int, body: bytes, sig: str, keep_alive: bool = False) -
 
 
 class _KeepAlivePool:
-    """Idle keep-alive connections to one server; a POST takes one or, when none is idle, opens another."""
+    """Keep-alive connections to one server, at most ``limit`` of them: a POST takes an idle one, opens
+    another while under the limit, or waits for one (its latency still counts from its scheduled time)."""
 
-    def __init__(self, port: int):
-        self.port, self.idle = port, []
+    def __init__(self, port: int, limit: int):
+        self.port, self.idle, self.slots = port, [], asyncio.Semaphore(limit)
+        self.stale = 0  # POSTs sent again because the server had closed the idle connection they were sent on
 
     async def post(self, request: bytes) -> int:
-        reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection("127.0.0.1", self.port)
+        async with self.slots:
+            reused = bool(self.idle)
+            status = await self._post(request)
+            if status is None and reused:  # closed while idle, nothing answered: as any HTTP client, once more
+                self.stale += 1
+                status = await self._post(request, fresh=True)
+            return status or 0
+
+    async def _post(self, request: bytes, fresh: bool = False) -> int | None:
+        """The answer's status; 0 for a broken answer, None when the connection ended before any byte."""
+        if self.idle and not fresh:
+            reader, writer = self.idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        head = b""
         try:
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             length = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
             await reader.readexactly(int(length[1]) if length else 0)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
             writer.close()
-            return 0
+            nothing = not head and (isinstance(exc, ConnectionResetError) or getattr(exc, "partial", None) == b"")
+            return None if nothing else 0
         if re.search(rb"(?i)\r\nconnection:\s*close", head):
             writer.close()
         else:
@@ -236,15 +256,18 @@ async def _post(loop, port: int, request: bytes) -> int:
         return 0
 
 
-async def open_loop(port: int, bodies, rate: float, seconds: float, fresh_connections: bool = False) -> dict:
+async def open_loop(
+    port: int, bodies, rate: float, seconds: float, connections: int, fresh_connections: bool = False
+) -> dict:
     """POSTs sent at a fixed rate whatever the answers do; latency from each POST's scheduled time.
 
-    Over keep-alive connections, as the peak's wrk sends them (a POST due while every connection is busy
-    opens another), or with ``fresh_connections`` each POST on a connection of its own."""
+    Over at most ``connections`` keep-alive connections, as the peak's wrk sends them (a POST due while
+    every one is busy waits for one: opening ever more would measure connection set-up, not POSTs), or with
+    ``fresh_connections`` each POST on a connection of its own."""
     loop = asyncio.get_running_loop()
     requests = [_request_bytes(port, b, s, not fresh_connections) for b, s in bodies[: max(1, int(rate * seconds))]]
     latencies, statuses = [], []
-    pool = _KeepAlivePool(port)
+    pool = _KeepAlivePool(port, connections)
 
     async def one(request, due):
         statuses.append(await (_post(loop, port, request) if fresh_connections else pool.post(request)))
@@ -262,6 +285,7 @@ async def open_loop(port: int, bodies, rate: float, seconds: float, fresh_connec
     return {
         "ok": sum(1 for s in statuses if s == 200),
         "bad": sum(1 for s in statuses if s != 200),
+        "stale": pool.stale,
         "p50": pct(latencies, 0.5),
         "p99": pct(latencies, 0.99),
     }
@@ -293,11 +317,20 @@ async def python_closed_loop(port: int, bodies, connections: int, seconds: float
     }
 
 
+def _run(coroutine):
+    """asyncio.run, on uvloop when it is installed: the client then spends less of the shared CPUs."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
 def closed_loop(port, bodies, args, workdir, seconds=None, quiet=False):
     seconds = int(seconds or args.seconds)
     if args.use_wrk:
         return wrk_closed_loop(port, bodies, args.connections, seconds, workdir, quiet)
-    return asyncio.run(python_closed_loop(port, bodies, args.connections, seconds))
+    return _run(python_closed_loop(port, bodies, args.connections, seconds))
 
 
 class CpuMeter:
@@ -434,22 +467,27 @@ def purge_queue(env: dict) -> None:
     )
 
 
-def gunicorn(app: str, port: int, args, env: dict, cwd: Path):
-    """The app under the web process's own gunicorn settings (config/gunicorn.conf.py), both apps alike."""
-    if args.sync:
-        worker = ["-k", "sync"]
-    elif args.worker_class == "gthread":
-        worker = ["-k", "gthread", "--threads", str(args.threads)]
-    else:
-        worker = ["-k", args.worker_class]
+def gunicorn(app: str, port: int, args, env: dict, cwd: Path, worker_class: str):
+    """The app under the web process's own gunicorn settings (config/gunicorn.conf.py) and ``worker_class``
+    (uvicorn: the settings' own ASGI worker; sync, gthread or gevent: that WSGI worker)."""
+    worker = {
+        "sync": ["-k", "sync"],
+        "gthread": ["-k", "gthread", "--threads", str(args.threads)],
+        "gevent": ["-k", "gevent"],
+    }.get(worker_class, [])
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", app, "-c", str(ROOT / "config" / "gunicorn.conf.py")]
         + ["-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
         + worker,
         cwd=cwd,
-        env={**env, "WEB_WORKER_CLASS": "sync" if args.sync else args.worker_class},
+        env={**env, "WEB_WORKER_CLASS": worker_class},
         start_new_session=True,
     )
+
+
+def describe(worker_class: str, args) -> str:
+    threads = f" x {args.threads} threads" if worker_class == "gthread" else ""
+    return f"{args.workers} {worker_class} workers{threads}"
 
 
 def stop(proc):
@@ -476,12 +514,13 @@ def measure(name: str, port: int, per_post: int, args, tag: str, workdir: Path, 
     cpu_app, cpu_db = ((after - before) / answered * 1e6 for before, after in zip(cpu_before, cpu_after, strict=True))
     peak["ok"] = min(peak["ok"], posts)  # distinct bodies answered (wrk repeats them if it runs out)
     peak_posts = peak["ok"] / peak["elapsed"]
-    half = asyncio.run(
+    half = _run(
         open_loop(
             port,
             make_bodies(int(peak_posts / 2 * args.seconds) + 1, per_post, f"{tag}H"),
             peak_posts / 2,
             args.seconds,
+            args.connections,
             args.fresh_connections,
         )
     )
@@ -499,7 +538,9 @@ def measure(name: str, port: int, per_post: int, args, tag: str, workdir: Path, 
     print(
         f"{name:9} {per_post:>4}/POST {row['events_per_s']:>9.0f} ev/s  peak p50 {row['peak_p50']:6.1f} ms "
         f"p99 {row['peak_p99']:6.1f} ms | half load p50 {row['half_p50']:6.1f} ms p99 {row['half_p99']:6.1f} ms"
-        f"  non-200: {row['non200']} | CPU an event at peak: server {cpu_app:.1f} µs"
+        f"  non-200: {row['non200']}"
+        + (f" (resent after a stale keep-alive: {half['stale']})" if half.get("stale") else "")
+        + f" | CPU an event at peak: server {cpu_app:.1f} µs"
         + (f" + PostgreSQL {cpu_db:.1f} µs" if meter.database_url else ""),
         flush=True,
     )
@@ -549,11 +590,18 @@ def main():
     parser.add_argument("--workers", type=int, default=0, help="gunicorn processes, both apps (default: as deployed)")
     parser.add_argument(
         "--worker-class",
-        default=os.environ.get("WEB_WORKER_CLASS", "gthread"),
-        help="gunicorn worker class, both apps (default: as deployed, config/gunicorn.conf.py)",
+        choices=("uvicorn", "gthread", "gevent"),
+        default=os.environ.get("WEB_WORKER_CLASS", "uvicorn"),
+        help="ours: gunicorn worker class (default: as deployed, config/gunicorn.conf.py); uvicorn serves config.asgi,"
+        " the others config.wsgi",
+    )
+    parser.add_argument(
+        "--baseline-worker-class",
+        choices=("gthread", "gevent"),
+        help="the baseline's (a WSGI app): default the same as ours when ours is a WSGI one, else gthread",
     )
     parser.add_argument("--threads", type=int, default=32, help="threads per process with --worker-class gthread")
-    parser.add_argument("--sync", action="store_true", help="sync workers (2 x CPUs + 1) instead, both apps")
+    parser.add_argument("--sync", action="store_true", help="sync WSGI workers (2 x CPUs + 1) instead, both apps")
     parser.add_argument("--connections", type=int, default=64, help="closed-loop connections, both apps")
     parser.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -572,6 +620,11 @@ def main():
         raise SystemExit("this benchmark runs on PostgreSQL: pass --database-url postgres://...")
     cpus = os.cpu_count() or 2
     args.workers = args.workers or (2 * cpus + 1 if args.sync else max(2, cpus))
+    if args.sync:
+        args.worker_class = args.baseline_worker_class = "sync"
+    elif args.baseline_worker_class is None:
+        args.baseline_worker_class = "gthread" if args.worker_class == "uvicorn" else args.worker_class
+    ours_app = "config.asgi:application" if args.worker_class == "uvicorn" else "config.wsgi:application"
     args.use_wrk = shutil.which("wrk") is not None
     if not args.use_wrk:
         print("note: wrk not found (apt-get install wrk); peaks measured with the Python client instead")
@@ -585,14 +638,14 @@ def main():
         prepare_db(env)
         (workdir / "baseline.py").write_text(BASELINE)
         ours_port, base_port = free_port(), free_port()
-        procs.append(gunicorn("config.wsgi:application", ours_port, args, env, ROOT))
-        procs.append(gunicorn("baseline:app", base_port, args, {**os.environ, "BENCH_SECRET": SECRET}, workdir))
+        procs.append(gunicorn(ours_app, ours_port, args, env, ROOT, args.worker_class))
+        base_env = {**os.environ, "BENCH_SECRET": SECRET}
+        procs.append(gunicorn("baseline:app", base_port, args, base_env, workdir, args.baseline_worker_class))
         wait_http(ours_port, procs[0])
         wait_http(base_port, procs[1])
         print(
-            f"gunicorn: {args.workers} {'sync' if args.sync else args.worker_class} workers"
-            + (f" x {args.threads} threads each" if args.worker_class == "gthread" and not args.sync else "")
-            + "; closed loop: "
+            f"gunicorn: ours {ours_app} on {describe(args.worker_class, args)}; baseline (WSGI) on "
+            f"{describe(args.baseline_worker_class, args)}; closed loop: "
             f"{'wrk -t1' if args.use_wrk else 'Python'} -c{args.connections}; {args.seconds:g} s runs; "
             f"{args.repeats} repeats; {os.cpu_count()} CPUs; load average before {load_before[0]:.1f}",
             flush=True,
