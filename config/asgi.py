@@ -1,6 +1,6 @@
 """ASGI entry point: LINE's webhook POSTs go to the intake on the event loop, everything else to Django.
 
-Served by gunicorn's uvicorn workers (config/gunicorn.conf.py, WEB_WORKER_CLASS=asgi). A webhook POST is
+Served by gunicorn's uvicorn workers (config/gunicorn.conf.py, the default). A webhook POST is
 answered by messaging.webhooks.asgi without a thread of its own (see there); the rest of the site runs
 through Django's ASGI handler.
 """

@@ -2,12 +2,12 @@
 
 uvicorn workers (the uvicorn-worker package) by default, serving config.asgi: each process runs one
 asyncio event loop. LINE's webhook POSTs are answered on the loop itself (messaging.webhooks.asgi): a POST
-waiting for its commit is a coroutine, and one writer task per process writes every waiting POST in one
+waiting for its commit is a coroutine, and the loop's group commit writes every waiting POST in one
 insert and one commit. The rest of the site runs through Django's ASGI handler, each request's
 synchronous code in a thread of its own, its database connection borrowed from a pool of
 DB_POOL_MAX_SIZE a process (default 16; Django's ASGI mode wants a pool rather than persistent
 connections). On 2 CPUs this answered about 3 times the one-event webhook POSTs a second of the threaded
-workers, with about a tenth of their context switches (bench/README.md).
+workers, with ~1 context switch a request against their ~17 (bench/README.md).
 
 WEB_WORKER_CLASS=gthread runs threaded WSGI workers (config.wsgi) instead: a process serves many
 requests at once, each on a thread holding its own database connection (at most ``threads`` a process, so

@@ -3,8 +3,8 @@
 The same checks and the same 200-means-committed as the threaded intake (intake.receive), but a POST that
 waits for its commit is a coroutine, not a blocked thread: on 2 vCPUs the threaded intake spent more CPU
 handing POSTs between threads (context switches, the interpreter lock) than on the POSTs themselves
-(bench/README.md). Here one writer task per process writes every POST that is waiting in one statement
-and one commit, on one psycopg async connection kept for the writer (the INSERT prepared and planned
+(bench/README.md). Here the loop's group commit (AsyncGroupCommit) writes every POST that is waiting in
+one statement and one commit, on psycopg async connections kept for it (the INSERT prepared and planned
 once, as intake.WriterStatement does on a thread), and resolves each POST's future.
 
 What needs Django's synchronous ORM runs in a thread, off the loop: a channel that is not in the process's
@@ -31,6 +31,7 @@ from lineapi import signature
 
 from . import intake
 from .intake import GROUP_MAX_BYTES, GROUP_MAX_POSTS, GROUP_WAIT_SECONDS, Post, Rejected
+from .wsgi import _PATH
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("django.request")
@@ -287,17 +288,10 @@ def channel_id_of(scope) -> str | None:
     """The channel ID of a webhook POST this application answers; None for anything the site should."""
     if scope["type"] != "http" or scope["method"] != "POST":
         return None
-    match = intake_path(scope["path"])
+    match = _PATH.fullmatch(scope["path"])
     if match is None or (settings.SECURE_SSL_REDIRECT and not is_secure(scope)):
         return None
-    return match
-
-
-def intake_path(path: str) -> str | None:
-    from .wsgi import _PATH
-
-    match = _PATH.fullmatch(path)
-    return match[1] if match else None
+    return match[1]
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -318,12 +312,10 @@ def is_secure(scope) -> bool:
 
 
 async def application(scope, receive_message, send, channel_id: str) -> None:
-    headers = dict(scope["headers"])
     try:
-        length = headers.get(b"content-length")
         await receive(
             channel_id,
-            length.decode("latin-1") if length is not None else None,
+            _header(scope, b"content-length"),
             lambda limit: read_body(receive_message, limit) if limit > 0 else _empty(),
             _header(scope, b"x-line-signature"),
         )

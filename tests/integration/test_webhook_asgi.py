@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -56,10 +57,11 @@ def published(monkeypatch):
 async def call(path: str, body: bytes = b"", signature: str | None = None, *, method="POST", headers=()):
     """One request through config.asgi.application; returns (status, headers, body)."""
     sent, request = [], [{"type": "http.request", "body": body, "more_body": False}]
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    fields = {"content-type": "application/json", "content-length": str(len(body))}
     if signature is not None:
-        raw_headers.append((b"x-line-signature", signature.encode()))
-    raw_headers += [(name.encode(), value.encode()) for name, value in headers]
+        fields["x-line-signature"] = signature
+    fields.update(headers)  # a header given here replaces the default one
+    raw_headers = [(name.encode(), value.encode()) for name, value in fields.items()]
     scope = http_scope(method, path, raw_headers)
 
     async def receive():
@@ -77,7 +79,8 @@ async def call(path: str, body: bytes = b"", signature: str | None = None, *, me
 
 
 def run(coroutine):
-    """Run on a new event loop, as a server process would, and close the loop's writers after."""
+    """Run on a new event loop, as a server process would, and close the loop's writers after. The loop
+    runs in a thread of its own: the session's browser tests leave Playwright's loop set on this one."""
 
     async def main():
         try:
@@ -85,7 +88,8 @@ def run(coroutine):
         finally:
             await webhook_asgi.group_commit().close()
 
-    return asyncio.run(main())
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 def in_thread(function):
