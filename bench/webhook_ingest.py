@@ -266,10 +266,11 @@ async def open_loop(
     ``fresh_connections`` each POST on a connection of its own."""
     loop = asyncio.get_running_loop()
     requests = [_request_bytes(port, b, s, not fresh_connections) for b, s in bodies[: max(1, int(rate * seconds))]]
-    latencies, statuses = [], []
+    latencies, statuses, lags = [], [], []
     pool = _KeepAlivePool(port, connections)
 
     async def one(request, due):
+        lags.append(loop.time() - due)  # the client's own delay: this POST's task ran this late
         statuses.append(await (_post(loop, port, request) if fresh_connections else pool.post(request)))
         latencies.append(loop.time() - due)
 
@@ -288,6 +289,7 @@ async def open_loop(
         "stale": pool.stale,
         "p50": pct(latencies, 0.5),
         "p99": pct(latencies, 0.99),
+        "client_lag_p99": pct(lags, 0.99),
     }
 
 
@@ -530,6 +532,7 @@ def measure(name: str, port: int, per_post: int, args, tag: str, workdir: Path, 
         "peak_p99": peak["p99"],
         "half_p50": half["p50"],
         "half_p99": half["p99"],
+        "half_client_lag_p99": half.get("client_lag_p99", float("nan")),
         "answered_events": (peak["ok"] + half["ok"]) * per_post,
         "non200": peak["bad"] + half["bad"] + warm["bad"],
         "cpu_app_us": cpu_app,
@@ -538,6 +541,7 @@ def measure(name: str, port: int, per_post: int, args, tag: str, workdir: Path, 
     print(
         f"{name:9} {per_post:>4}/POST {row['events_per_s']:>9.0f} ev/s  peak p50 {row['peak_p50']:6.1f} ms "
         f"p99 {row['peak_p99']:6.1f} ms | half load p50 {row['half_p50']:6.1f} ms p99 {row['half_p99']:6.1f} ms"
+        f" (client lag p99 {row['half_client_lag_p99']:.1f} ms)"
         f"  non-200: {row['non200']}"
         + (f" (resent after a stale keep-alive: {half['stale']})" if half.get("stale") else "")
         + f" | CPU an event at peak: server {cpu_app:.1f} µs"
