@@ -30,8 +30,8 @@ from django.utils.translation import gettext as _
 from lineapi import signature
 
 from . import intake
-from .intake import GROUP_MAX_BYTES, GROUP_MAX_POSTS, GROUP_WAIT_SECONDS, Post, Rejected
-from .wsgi import _PATH
+from .intake import GROUP_MAX_BYTES, GROUP_MAX_POSTS, GROUP_WAIT_SECONDS, Post, Rejected, unavailable
+from .wsgi import _PATH, hsts
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("django.request")
@@ -75,7 +75,7 @@ class AsyncGroupCommit:
         except TimeoutError:
             done.add_done_callback(_retrieved)  # answered already: what the writer sets later is not an error
             log.error("webhook group commit: no answer from the database in %.0f s", GROUP_WAIT_SECONDS)
-            raise _unavailable() from None
+            raise unavailable() from None
 
     async def close(self) -> None:
         """Write what is waiting, then close the writers' connections."""
@@ -119,12 +119,12 @@ class AsyncGroupCommit:
         except BaseException as exc:  # never leave a POST waiting on a write that is gone
             if isinstance(exc, psycopg.Error):
                 log.error("webhook group commit failed: %s", type(exc).__name__)
-                exc = _unavailable()
+                exc = unavailable()
             elif isinstance(exc, Exception):
                 log.exception("webhook group commit failed")
             for _post, done in batch:
                 if not done.done():
-                    done.set_exception(exc if isinstance(exc, Exception) else _unavailable())
+                    done.set_exception(exc if isinstance(exc, Exception) else unavailable())
             if not isinstance(exc, Exception):
                 raise
         else:
@@ -179,10 +179,6 @@ class AsyncGroupCommit:
                 if attempt == 2:
                     raise
                 log.warning("webhook insert: database connection broken; retrying once on a new one")
-
-
-def _unavailable() -> Rejected:
-    return Rejected(503, _("The database did not answer in time; LINE will send the events again."))
 
 
 async def _connect() -> psycopg.AsyncConnection:
@@ -329,10 +325,7 @@ async def application(scope, receive_message, send, channel_id: str) -> None:
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
         response_headers.append((b"x-content-type-options", b"nosniff"))
     if settings.SECURE_HSTS_SECONDS and is_secure(scope):
-        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
-        hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
-        response_headers.append((b"strict-transport-security", hsts.encode()))
+        response_headers.append((b"strict-transport-security", hsts().encode()))
     await send({"type": "http.response.start", "status": status, "headers": response_headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -94,6 +94,11 @@ class Rejected(Exception):
         self.reason = reason
 
 
+def unavailable() -> Rejected:
+    """The refusal of a POST whose rows the database did not take in time (LINE then sends them again)."""
+    return Rejected(503, _("The database did not answer in time; LINE will send the events again."))
+
+
 @dataclass(frozen=True)
 class Accepted:
     received: int
@@ -579,7 +584,7 @@ class GroupCommit:
                 self._wake_writer()
         if not post.waiter.acquire(timeout=GROUP_WAIT_SECONDS):
             log.error("webhook group commit: no answer from the database in %.0f s", GROUP_WAIT_SECONDS)
-            raise Rejected(503, _("The database did not answer in time; LINE will send the events again."))
+            raise unavailable()
         if post.error is not None:
             raise post.error
 

@@ -50,6 +50,13 @@ def is_secure(environ) -> bool:
     return environ.get("wsgi.url_scheme") == "https"
 
 
+def hsts() -> str:
+    """The Strict-Transport-Security value SecurityMiddleware sends with these settings."""
+    value = f"max-age={settings.SECURE_HSTS_SECONDS}"
+    value += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
+    return value + ("; preload" if settings.SECURE_HSTS_PRELOAD else "")
+
+
 def application(environ, start_response, channel_id: str):
     try:
         intake.receive(
@@ -71,9 +78,6 @@ def application(environ, start_response, channel_id: str):
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
         headers.append(("X-Content-Type-Options", "nosniff"))
     if settings.SECURE_HSTS_SECONDS and is_secure(environ):
-        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
-        hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
-        headers.append(("Strict-Transport-Security", hsts))
+        headers.append(("Strict-Transport-Security", hsts()))
     start_response(f"{status} {HTTPStatus(status).phrase}", headers)
     return [body]
