@@ -18,40 +18,18 @@ from django.db import connection, connections
 
 import config.asgi
 from accounts.tests.factories import ChannelFactory
-from lineapi import LineClient
 from messaging.models import WebhookEvent
 from messaging.webhooks import asgi as webhook_asgi
 from messaging.webhooks import intake
 from tests.fixtures import webhooks as fx
 from tests.support import http_scope
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# No LINE call in any request; committed sources go to the publisher, whose sends are recorded (conftest).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_line_calls", "published")]
 
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the loop's group commit writes to PostgreSQL only"
 )
-
-
-@pytest.fixture
-def channel():
-    return ChannelFactory(channel_secret=fx.SECRET, bot_user_id=fx.DESTINATION)
-
-
-@pytest.fixture(autouse=True)
-def published(monkeypatch):
-    """No LINE call in the request; committed sources go to the publisher, and what it sends is recorded."""
-    from config.celery import app
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the webhook request called LINE")
-
-    monkeypatch.setattr(LineClient, "_call", refuse)
-    calls: list[tuple[int, list[str]]] = []
-    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
-    monkeypatch.setattr(intake, "_publish", lambda channel_pk, sources: calls.append((channel_pk, sources)))
-    yield calls
-    intake.publisher.flush()
-    app.conf.task_always_eager = eager
 
 
 async def call(path: str, body: bytes = b"", signature: str | None = None, *, method="POST", headers=()):

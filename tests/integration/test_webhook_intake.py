@@ -17,45 +17,16 @@ from linebot.v3.webhook import WebhookParser
 
 from accounts.models import Channel
 from accounts.tests.factories import ChannelFactory
-from lineapi import LineClient
 from messaging.models import WebhookEvent
 from messaging.webhooks import intake
 from messaging.webhooks import wsgi as webhook_wsgi
 from tests.fixtures import webhooks as fx
 from tests.support import wait_until
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def channel():
-    return ChannelFactory(channel_secret=fx.SECRET, bot_user_id=fx.DESTINATION)
-
-
-@pytest.fixture(autouse=True)
-def no_line_calls(monkeypatch):
-    """The request must never talk to LINE: any call fails the test."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the webhook request called LINE")
-
-    monkeypatch.setattr(LineClient, "_call", refuse)
-
+# No LINE call in any request; committed sources go to the publisher, whose sends are recorded (conftest).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_line_calls", "published")]
 
 REAL_PUBLISH = intake._publish
-
-
-@pytest.fixture(autouse=True)
-def published(monkeypatch):
-    """Committed sources go to the publisher thread, as in production; what it would send is recorded."""
-    from config.celery import app
-
-    calls: list[tuple[int, list[str]]] = []
-    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
-    monkeypatch.setattr(intake, "_publish", lambda channel_pk, sources: calls.append((channel_pk, sources)))
-    yield calls
-    intake.publisher.flush()  # nothing left for a later test
-    app.conf.task_always_eager = eager
 
 
 @pytest.mark.parametrize("name", fx.NAMES)
