@@ -252,16 +252,16 @@ async def receive(channel_id: str, content_length, read, header: str | None) -> 
     body = await read(intake.check_size(content_length))
     if not signature.verify(channel.channel_secret, body, header):  # a changed secret, or a forgery
         channel = await _in_thread(intake.check_signature, channel, body, header)
-    events = intake.parse(channel, body)
     if not _on_postgresql() or intake._task().app.conf.task_always_eager:
-        return await _in_thread(intake.store, channel, events, body)
-    prepared = intake.prepare(events, body)
+        return await _in_thread(intake.store, channel, intake.parse(channel, body), body)
+    # The parsed events are freed before the POST waits: only the text is written (see intake.prepare).
+    prepared = intake.prepare(intake.parse(channel, body), body)
     if prepared is None:
         return intake.Accepted(0, ())
-    sources, events, text = prepared
-    await group_commit().write(Post(channel.pk, events, text))
+    sources, received, text = prepared
+    await group_commit().write(Post(channel.pk, text))
     intake.publisher.add(channel.pk, sources)
-    return intake.Accepted(len(events), sources)
+    return intake.Accepted(received, sources)
 
 
 async def read_body(receive_message, limit: int) -> bytes:

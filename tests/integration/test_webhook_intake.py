@@ -653,7 +653,7 @@ def test_the_writer_gives_its_connection_back_as_django_configures_it(channel):
     if connection.vendor != "postgresql":
         pytest.skip("plan_cache_mode and prepared statements are PostgreSQL's")
     statement = intake.WriterStatement()
-    posts = [intake.Post(channel.pk, [event], json.dumps({"events": [event]})) for event in fx.events("follow")]
+    posts = [intake.Post(channel.pk, json.dumps({"events": [event]})) for event in fx.events("follow")]
     intake._insert(connection, posts, timezone.now(), statement=statement)
     intake._insert(connection, posts, timezone.now(), statement=statement)  # a duplicate: nothing more
     assert WebhookEvent.objects.count() == 1
@@ -696,6 +696,21 @@ def test_nul_and_lone_surrogates_are_stored_as_replacement_characters(channel, t
     assert status == 200
     stored = WebhookEvent.objects.get()
     assert stored.payload["message"]["text"] == "nul \\u0000 \ufffd lone \ufffd pair \U0001f600"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("threaded", [False, True])
+def test_numbers_past_64_bits_and_past_a_doubles_range_are_stored_as_sent(channel, threaded):
+    event = dict(fx.events("message_text")[0], webhookEventId="01JGKZ3QW8V4M1N2P3Q4R5S6T8")
+    body = fx.encode([event]).replace(b'"timestamp": ', b'"big": 123456789012345678901234567890, "timestamp": ', 1)
+    body = body.replace(b'"timestamp": ', b'"tiny": 1e-400, "timestamp": ', 1)
+
+    status, _, _ = wsgi_post(channel.webhook_path, body, fx.sign(fx.SECRET, body), multithread=threaded)
+
+    assert status == 200
+    stored = WebhookEvent.objects.get()
+    assert stored.payload["big"] == 123456789012345678901234567890  # not rounded to a float
+    assert stored.payload["tiny"] == 0 and stored.payload["message"] == event["message"]
 
 
 def test_nan_and_infinity_are_not_json_and_get_a_400(client, channel):
