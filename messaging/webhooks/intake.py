@@ -353,7 +353,7 @@ def prepare(events: list[dict], body: bytes | None) -> tuple[tuple[str, ...], in
 
     What is written is the text alone: a POST that waits for its commit should not keep its parsed events
     alive. At 100 events a POST, a busy process's waiting POSTs held tens of thousands of event dicts,
-    which reached the garbage collector's oldest generation and set off full collections: a third of the
+    which reached the garbage collector's oldest generation and set off full collections: a quarter of the
     server's CPU (bench/README.md).
     """
     if not events:

@@ -321,7 +321,7 @@ def test_a_post_the_database_keeps_waiting_gets_503_and_its_redelivery_collapses
 @on_postgresql
 def test_a_waiting_post_keeps_only_its_text_not_its_parsed_events(channel, monkeypatch):
     # Parsed events kept alive while their POSTs wait reach the collector's oldest generation, and at 100
-    # events a POST the full collections they set off cost a third of the server's CPU (bench/README.md).
+    # events a POST the full collections they set off cost a quarter of the server's CPU (bench/README.md).
     writing, release, alive = None, None, []
     real_insert = webhook_asgi.AsyncGroupCommit._insert
 
