@@ -23,7 +23,10 @@ For each body size (1 and 100 events per POST) and each repeat:
 - half load: an open loop at half of that app's own peak (a light asyncio client, on uvloop when
   installed, over at most --connections keep-alive connections as the peak's, a POST due while all are
   busy waiting for one; --fresh-connections for a new connection a POST; latency counted from each
-  POST's scheduled time, so a stall or a wait for a connection is not hidden).
+  POST's scheduled time, so a stall or a wait for a connection is not hidden). The client stands for
+  LINE's platform, which does not share the servers' CPUs or pause for their sake: while it runs it
+  collects no garbage and is scheduled before them (nice -10, when the bench may raise its priority; it
+  says so when it may not), so that its own lateness, printed as "client lag", stays out of the p99.
 Then, for ours: every event answered 200 must be in the database, and 200 sequential POSTs are each
 followed at once by a read from another connection that must find the row (committed before the 200).
 Prints each run, the medians, the load average around the runs, then
@@ -37,6 +40,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
+import gc
 import hashlib
 import hmac
 import json
@@ -319,6 +324,33 @@ async def python_closed_loop(port: int, bodies, connections: int, seconds: float
     }
 
 
+_CLIENT_NICE = -10
+_warned_nice = False
+
+
+@contextlib.contextmanager
+def steady_client():
+    """Keep the open loop's client on its schedule while it runs, so that its own lateness does not count
+    in the servers' latency: no garbage collection (the tens of thousands of bodies it holds made each
+    full collection a pause of tens of milliseconds; what it allocates while sending is freed by reference
+    counting), and scheduled before the servers (nice -10 for this thread; the servers keep 0)."""
+    global _warned_nice
+    gc.collect()
+    gc.disable()
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, _CLIENT_NICE)
+    except PermissionError:
+        if not _warned_nice:
+            print("  note: cannot raise the client's priority (not root); it shares the CPUs evenly", flush=True)
+            _warned_nice = True
+    try:
+        yield
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, before)  # a higher nice value is always allowed
+        gc.enable()
+
+
 def _run(coroutine):
     """asyncio.run, on uvloop when it is installed: the client then spends less of the shared CPUs."""
     try:
@@ -516,16 +548,11 @@ def measure(name: str, port: int, per_post: int, args, tag: str, workdir: Path, 
     cpu_app, cpu_db = ((after - before) / answered * 1e6 for before, after in zip(cpu_before, cpu_after, strict=True))
     peak["ok"] = min(peak["ok"], posts)  # distinct bodies answered (wrk repeats them if it runs out)
     peak_posts = peak["ok"] / peak["elapsed"]
-    half = _run(
-        open_loop(
-            port,
-            make_bodies(int(peak_posts / 2 * args.seconds) + 1, per_post, f"{tag}H"),
-            peak_posts / 2,
-            args.seconds,
-            args.connections,
-            args.fresh_connections,
+    half_bodies = make_bodies(int(peak_posts / 2 * args.seconds) + 1, per_post, f"{tag}H")
+    with steady_client():
+        half = _run(
+            open_loop(port, half_bodies, peak_posts / 2, args.seconds, args.connections, args.fresh_connections)
         )
-    )
     row = {
         "events_per_s": peak_posts * per_post,
         "peak_p50": peak["p50"],
