@@ -167,3 +167,16 @@ def test_staff_sign_in_and_read_the_inbox_on_the_same_server(web_server):
 
     assert home.status == 200 and home.url != f"{base}/accounts/login/"
     assert "Gevent Tea House" in inbox
+
+
+def test_a_worker_freezes_what_it_loaded_so_full_collections_do_not_walk_it():
+    import gc
+    import runpy
+
+    settings = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
+    before = gc.get_freeze_count()
+    try:
+        settings["post_worker_init"](SimpleNamespace())  # gunicorn calls it once the worker loaded the app
+        assert gc.get_freeze_count() - before > 10_000  # Django and the apps, loaded by now
+    finally:
+        gc.unfreeze()
