@@ -324,7 +324,6 @@ def store(channel, events: list[dict], body: bytes | None = None, *, concurrent:
     prepared = prepare(events, body)
     if prepared is None:
         return Accepted(0, ())
-    del events  # not needed from here on; see prepare()
     sources, received, text = prepared
     try:
         if connection.in_atomic_block:  # inside the caller's transaction: the rows commit with it
