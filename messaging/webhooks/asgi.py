@@ -194,11 +194,9 @@ async def _connect() -> psycopg.AsyncConnection:
 
 def _refusal(exc: Exception) -> Rejected:
     if isinstance(exc, psycopg.errors.IntegrityError):
-        # The only constraint a conflict-ignoring insert can break: the channel was deleted since cached.
-        intake.forget_channels()
-        return Rejected(404, _("This channel does not exist."))
+        return intake.channel_gone()
     log.error("webhook insert refused by the database: %s", type(exc).__name__)
-    return Rejected(400, _("An event holds a value the database cannot store."))
+    return intake.unstorable_value()
 
 
 def _retrieved(future: asyncio.Future) -> None:

@@ -100,6 +100,18 @@ def unavailable() -> Rejected:
     return Rejected(503, _("The database did not answer in time; LINE will send the events again."))
 
 
+def channel_gone() -> Rejected:
+    """The refusal of a POST whose insert broke the channel's foreign key: the only constraint a
+    conflict-ignoring insert can break, so the channel was deleted since this process cached it."""
+    forget_channels()
+    return Rejected(404, _("This channel does not exist."))
+
+
+def unstorable_value() -> Rejected:
+    """The refusal of a POST holding a value the database refuses to store."""
+    return Rejected(400, _("An event holds a value the database cannot store."))
+
+
 @dataclass(frozen=True)
 class Accepted:
     received: int
@@ -335,13 +347,10 @@ def store(channel, events: list[dict], body: bytes | None = None, *, concurrent:
         else:
             _insert(connection, [Post(channel.pk, text)], datetime.now(tz=UTC))
     except IntegrityError:
-        # The only constraint a conflict-ignoring insert can break is the channel's foreign key: the
-        # channel was deleted since this process cached it.
-        forget_channels()
-        raise Rejected(404, _("This channel does not exist.")) from None
+        raise channel_gone() from None
     except DataError:
         log.exception("webhook insert refused by the database: channel=%s events=%d", channel.channel_id, received)
-        raise Rejected(400, _("An event holds a value the database cannot store.")) from None
+        raise unstorable_value() from None
     enqueue(channel.pk, sources)
     return Accepted(received, sources)
 
